@@ -1,0 +1,1 @@
+"""Network definitions and shipped weights (imported as ``rootrepair.models``)."""

@@ -1,0 +1,187 @@
+"""The ``rootrepair`` command line. Thin: parse options, call one library function, show progress.
+
+Heavy imports (torch, skan) happen inside the commands, so ``rootrepair --help`` and
+``rootrepair traits`` start fast; ``traits`` never imports torch.
+"""
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from rootrepair import __version__
+from rootrepair.errors import RootRepairError
+
+app = typer.Typer(
+    name="rootrepair",
+    help="Repair gaps in root segmentation masks and measure root traits.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True, soft_wrap=True)
+out = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"rootrepair {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """Repair gaps in root segmentation masks and measure root traits."""
+
+
+@contextmanager
+def _errors():
+    """Project errors become one red line and exit code 1; warnings become yellow lines."""
+
+    def _show(message, category, filename, lineno, file=None, line=None):
+        console.print(f"[yellow]warning:[/] {message}", highlight=False)
+
+    old = warnings.showwarning
+    warnings.showwarning = _show
+    try:
+        yield
+    except RootRepairError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        console.print("[bold red]interrupted[/]: finished files are kept, no half-written file is left")
+        raise typer.Exit(130) from None
+    finally:
+        warnings.showwarning = old
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def _report_failures(failures: list[tuple[str, str]], skipped: list[str]) -> None:
+    for path in skipped:
+        console.print(f"[dim]note: {path}: not an image, skipped[/]", highlight=False)
+    for _, reason in failures:
+        console.print(f"[red]failed:[/] {reason}", highlight=False)
+
+
+def _pixel_size(dpi: Optional[float], px_size_mm: Optional[float]) -> Optional[float]:
+    if dpi is not None and px_size_mm is not None:
+        raise RootRepairError("give --dpi or --px-size-mm, not both")
+    if dpi is not None:
+        from rootrepair.traits import dpi_to_mm
+
+        return dpi_to_mm(dpi)
+    return px_size_mm
+
+
+# ------------------------------------------------------------------------------ traits
+
+
+@app.command("traits")
+def traits_cli(
+    folder: Path = typer.Argument(Path("."), help="Masks to measure (a folder, walked recursively, or one file)."),
+    compare: Optional[Path] = typer.Option(None, "--compare", help="Expert-corrected masks, matched by relative path and file stem."),
+    before: Optional[Path] = typer.Option(None, "--before", help="The masks before repair (read from the inpaint manifest when not given)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="XLSX to write (CSV files go beside it). Default: <FOLDER>-traits.xlsx"),
+    qc: Optional[Path] = typer.Option(None, "--qc", help="Write one QC picture per mask to this folder."),
+    dpi: Optional[float] = typer.Option(None, "--dpi", help="Scan resolution; reports mm instead of pixels."),
+    px_size_mm: Optional[float] = typer.Option(None, "--px-size-mm", help="Pixel size in mm; reports mm instead of pixels."),
+    min_component_px: int = typer.Option(0, "--min-component-px", help="Ignore specks smaller than this many pixels."),
+    spur_factor: float = typer.Option(1.0, "--spur-factor", help="Prune end branches shorter than this x the local root diameter."),
+    foreground: str = typer.Option("auto", "--foreground", help="Which pixels are roots: white, black or auto (the minority class)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing output file."),
+) -> None:
+    """Measure root traits of every mask in FOLDER; compare with masks before repair and with an expert.
+
+    Example: rootrepair traits season2-repaired/ --compare expert/ -o season2.xlsx
+    """
+    with _errors():
+        from rootrepair.report import before_folder_from_manifest, build_report, measure_folder, write_report
+        from rootrepair.traits import TraitSettings
+
+        settings = TraitSettings(
+            px_size_mm=_pixel_size(dpi, px_size_mm), min_component_px=min_component_px, spur_factor=spur_factor
+        )
+        if not folder.exists():
+            raise RootRepairError(f"{folder}: no such file or folder")
+        if before is None and folder.is_dir():
+            before = before_folder_from_manifest(folder)
+            if before is not None:
+                console.print(f"masks before repair (from the manifest): {before}", highlight=False)
+        if output is None:
+            output = folder.resolve().parent / f"{folder.resolve().name}-traits.xlsx"
+        failures: list[tuple[str, str]] = []
+        measured = {}
+        for name, path in (("after", folder), ("before", before), ("expert", compare)):
+            if path is None:
+                continue
+            label = {"after": "measuring", "before": "before repair", "expert": "expert"}[name]
+            with _progress() as bar:
+                task = bar.add_task(label, total=None, rate="")
+                ft = measure_folder(
+                    path,
+                    settings,
+                    foreground=foreground,
+                    qc_dir=(qc / name if (before or compare) else qc) if qc is not None else None,
+                    on_start=lambda n: bar.update(task, total=n),
+                    on_image=lambda p: bar.advance(task),
+                )
+            _report_failures(ft.failures, ft.skipped)
+            failures += ft.failures
+            measured[name] = ft
+        report = build_report(measured["after"], settings, before=measured.get("before"), expert=measured.get("expert"))
+        for source, keys in report.unmatched.items():
+            console.print(
+                f"[yellow]unmatched ({source}):[/] {len(keys)} image(s) without a partner: {', '.join(keys[:10])}"
+                + (" ..." if len(keys) > 10 else ""),
+                highlight=False,
+            )
+        written = write_report(report, output, overwrite=force)
+        _print_summary(report)
+        console.print(f"wrote {', '.join(str(p) for p in written)}", highlight=False)
+        if qc is not None:
+            console.print(f"QC pictures in {qc}", highlight=False)
+        if failures:
+            console.print(f"[bold red]{len(failures)} file(s) failed[/]")
+            raise typer.Exit(1)
+
+
+def _print_summary(report) -> None:
+    s = report.summary
+    table = Table(title="summary", show_lines=False)
+    cols = [c for c in ("trait", "n", "mean", "sd", "before_mean", "after_mean", "expert_mean", "change_after_pct_mean", "error_before_pct_mean", "error_after_pct_mean", "closer_share", "wilcoxon_p") if c in s]
+    for c in cols:
+        table.add_column(c, justify="left" if c == "trait" else "right")
+    keep = ("components", "total_length", "tip_count", "convex_hull_area", "network_area", "branch_point_count")
+    for _, row in s.iterrows():
+        if not str(row["trait"]).startswith(keep):
+            continue
+        table.add_row(*[str(row[c]) if c in ("trait", "n") else f"{row[c]:.4g}" for c in cols])
+    out.print(table)
+
+
+def run() -> None:  # pragma: no cover - console entry for python -m
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

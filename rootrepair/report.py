@@ -1,0 +1,197 @@
+"""Measure traits over folders and assemble the breeders' spreadsheet.
+
+The library half of ``rootrepair traits``: no typer, no rich, no torch. Progress is
+reported through a callback so the CLI can draw a bar.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import platform
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from rootrepair import __version__
+from rootrepair import io as rio
+from rootrepair.errors import RootRepairError
+from rootrepair.traits.compare import FORMULAS, compare_traits, summarise_comparison
+from rootrepair.traits.measure import TraitSettings, analyse_skeleton, traits_from_analysis
+
+MANIFEST_JSON = "manifest.json"
+OVERLAY_DIR = "overlays"
+
+Progress = Callable[[str], None]
+
+
+@dataclasses.dataclass
+class FolderTraits:
+    """Traits of every readable mask in a folder, and what went wrong with the rest."""
+
+    root: Path
+    table: pd.DataFrame  # index: image key; columns: file + traits
+    failures: list[tuple[str, str]]  # (path, reason)
+    skipped: list[str]  # files that are not images
+
+
+def masks_in(folder: Path) -> tuple[list[Path], list[Path]]:
+    """Images under a folder; a folder written by ``rootrepair inpaint`` has its overlays left out."""
+    images, skipped = rio.list_images(folder)
+    if folder.is_dir() and (folder / MANIFEST_JSON).is_file():
+        overlays = folder / OVERLAY_DIR
+        images = [p for p in images if overlays not in p.parents]
+        skipped = [p for p in skipped if p.name not in (MANIFEST_JSON, "manifest.csv")]
+    return images, skipped
+
+
+def measure_folder(
+    folder: str | Path,
+    settings: TraitSettings,
+    *,
+    foreground: str = "auto",
+    qc_dir: str | Path | None = None,
+    on_image: Progress | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> FolderTraits:
+    """Measure the traits of every mask under ``folder`` (a folder or one file).
+
+    A file that cannot be read is recorded in ``failures`` and the rest go on.
+    ``qc_dir``: write one QC picture per mask there (mirroring sub-folders).
+    """
+    folder = Path(folder)
+    images, skipped = masks_in(folder)
+    if on_start:
+        on_start(len(images))
+    rows, keys, failures = [], [], []
+    for path, mask, info, reason in rio.iter_masks(images, foreground=foreground):
+        key = rio.image_key(path, folder)
+        if reason is not None:
+            failures.append((str(path), reason))
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # empty masks are reported in the table
+                a = analyse_skeleton(mask, settings)
+                traits = traits_from_analysis(a, settings, _quiet=True)
+            if qc_dir is not None:
+                from rootrepair.traits.qc import draw_qc
+
+                rio.write_image(Path(qc_dir) / f"{key}.qc.png", draw_qc(a))
+            rows.append({"file": str(path), **traits})
+            keys.append(key)
+        if on_image:
+            on_image(str(path))
+    table = pd.DataFrame(rows, index=pd.Index(keys, name="image"))
+    return FolderTraits(folder, table, failures, [str(p) for p in skipped])
+
+
+def before_folder_from_manifest(folder: Path) -> Path | None:
+    """The input folder named by a ``rootrepair inpaint`` manifest, if there is one."""
+    manifest = folder / MANIFEST_JSON
+    if not manifest.is_file():
+        return None
+    try:
+        data = json.loads(manifest.read_text())
+        return Path(data["input"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RootRepairError(f"{manifest}: not a rootrepair manifest ({exc})") from None
+
+
+@dataclasses.dataclass
+class TraitReport:
+    traits: pd.DataFrame  # long: image, source, file, traits...
+    comparison: pd.DataFrame | None
+    summary: pd.DataFrame
+    settings: pd.DataFrame
+    unmatched: dict[str, list[str]]  # source -> image keys without a partner
+
+
+def _trait_columns(t: FolderTraits) -> pd.DataFrame:
+    return t.table.drop(columns=["file"])
+
+
+def build_report(
+    after: FolderTraits,
+    settings: TraitSettings,
+    *,
+    before: FolderTraits | None = None,
+    expert: FolderTraits | None = None,
+    extra_settings: dict[str, str] | None = None,
+) -> TraitReport:
+    """Assemble the tables of the spreadsheet from measured folders."""
+    sources = {"after": after, "before": before, "expert": expert}
+    if before is None and expert is None:
+        sources = {"measured": after}
+    parts = []
+    for name, ft in sources.items():
+        if ft is not None and len(ft.table):
+            parts.append(ft.table.assign(source=name).reset_index())
+    traits = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["image", "source", "file"])
+    traits = traits[["image", "source", "file"] + [c for c in traits.columns if c not in ("image", "source", "file")]]
+
+    unmatched: dict[str, list[str]] = {}
+    comparison = None
+    if before is not None or expert is not None:
+        all_keys = set(after.table.index)
+        for ft in (before, expert):
+            if ft is not None:
+                all_keys &= set(ft.table.index)
+        for name, ft in sources.items():
+            if ft is not None:
+                missing = sorted(set(ft.table.index) - all_keys)
+                if missing:
+                    unmatched[name] = missing
+        comparison = compare_traits(
+            _trait_columns(after),
+            before=_trait_columns(before) if before is not None else None,
+            expert=_trait_columns(expert) if expert is not None else None,
+        )
+        summary = summarise_comparison(comparison)
+    else:
+        t = _trait_columns(after)
+        summary = pd.DataFrame(
+            {"trait": t.columns, "n": len(t), "mean": t.mean().to_numpy(), "sd": t.std(ddof=1).to_numpy()}
+        )
+
+    info = {
+        "software": f"rootrepair {__version__}",
+        "date": _dt.datetime.now().isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "units": settings.unit + ("" if settings.px_size_mm is None else f" ({settings.px_size_mm:g} mm per pixel)"),
+        "min_component_px": str(settings.min_component_px),
+        "spur pruning": f"end branches shorter than max({settings.min_spur_px:g} px, {settings.spur_factor:g} x local diameter) removed",
+        "diameter class edges": ", ".join(f"{e:g}" for e in settings.edges) + f" {settings.unit}",
+        "after (measured) folder": str(after.root),
+    }
+    if before is not None:
+        info["before folder"] = str(before.root)
+    if expert is not None:
+        info["expert folder"] = str(expert.root)
+    info.update(extra_settings or {})
+    for k, v in FORMULAS.items():
+        info[f"formula: {k}"] = v
+    settings_df = pd.DataFrame({"setting": list(info), "value": list(info.values())})
+    return TraitReport(traits, comparison, summary, settings_df, unmatched)
+
+
+def write_report(report: TraitReport, xlsx: Path, *, overwrite: bool = False) -> list[Path]:
+    """Write the XLSX and one CSV per table beside it (``<stem>-<table>.csv``)."""
+    xlsx = Path(xlsx)
+    if xlsx.suffix.lower() != ".xlsx":
+        raise RootRepairError(f"{xlsx}: the output must end in .xlsx (CSV files are written beside it)")
+    tables = {"traits": report.traits}
+    if report.comparison is not None:
+        tables["comparison"] = report.comparison
+    tables["summary"] = report.summary
+    tables["settings"] = report.settings
+    targets = [xlsx] + [xlsx.with_name(f"{xlsx.stem}-{name}.csv") for name in tables if name != "settings"]
+    existing = [p for p in targets if p.exists()]
+    if existing and not overwrite:
+        raise RootRepairError(f"{existing[0]} exists; pass --force to replace it, or -o to write elsewhere")
+    rio.write_excel(xlsx, **tables)
+    for name, frame in tables.items():
+        if name != "settings":
+            rio.write_csv(xlsx.with_name(f"{xlsx.stem}-{name}.csv"), frame)
+    return targets

@@ -1,0 +1,342 @@
+"""Root traits of one binary mask, RIA-J / RhizoVision-Explorer style.
+
+Pure functions on numpy arrays: a boolean mask in, numbers out. No file I/O, no torch.
+
+How each trait is measured (units: pixels unless ``px_size_mm`` is given):
+
+- ``components``: 8-connected foreground components, ignoring those smaller than
+  ``min_component_px`` pixels (also ignored by every other trait).
+- The skeleton (scikit-image ``skeletonize``) is turned into a pixel graph by skan.
+  Spurs — branches from a junction to an end point shorter than ``spur_factor`` times
+  the root diameter at the junction (and never shorter than ``min_spur_px``) — are
+  pruned, up to three rounds, because a wide root's skeleton sprouts short spurs at
+  its edges that are not roots.
+- ``total_length``: sum of the edge lengths of the skeleton graph, a straight step
+  counting 1 and a diagonal step sqrt(2).
+- ``tip_count``: skeleton pixels with one neighbour. ``branch_point_count``: groups of
+  8-connected skeleton pixels with three or more neighbours (a junction cluster counts once).
+- ``network_area``: foreground pixels. ``perimeter``: scikit-image ``perimeter``.
+  ``convex_hull_area``: area of the convex hull of the foreground pixel centres.
+  ``solidity`` = network_area / convex_hull_area.
+- ``depth`` / ``width``: vertical / horizontal extent of the foreground (pixel count
+  from the first to the last row/column). ``centroid_depth``: mean row of the
+  foreground below the first root row.
+- Diameters from the Euclidean distance transform at skeleton pixels,
+  ``diameter = 2 * edt - 1`` (a 1-px line has diameter 1, a 5-px band 5); mean and
+  median are weighted by the skeleton length each pixel stands for.
+- ``volume`` and ``surface_area``: the skeleton as a chain of cylinders,
+  sum(l * pi * d^2 / 4) and sum(l * pi * d).
+- ``length_diam_*``: skeleton length whose diameter falls in each class.
+- ``branching_frequency`` = branch points per unit length.
+- ``median_root_count`` / ``max_root_count``: number of foreground runs crossing each
+  image row, over the rows from the first to the last root row.
+- ``lower_length_share``: share of the skeleton length in the lower two thirds of the depth.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from rootrepair.errors import RootRepairError
+
+EIGHT = np.ones((3, 3), dtype=bool)
+
+
+class EmptyMaskWarning(UserWarning):
+    """A mask has no foreground: every trait is zero."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TraitSettings:
+    """How traits are measured. Saved in the ``settings`` sheet of every spreadsheet."""
+
+    px_size_mm: float | None = None  # mm per pixel; None reports pixels
+    min_component_px: int = 0  # components smaller than this (pixels) are ignored
+    spur_factor: float = 1.0  # prune end branches shorter than this x the local diameter
+    min_spur_px: float = 2.0  # ... and never keep end branches shorter than this (pixels)
+    diameter_edges: tuple[float, ...] | None = None  # class edges in output units; None: defaults
+
+    def __post_init__(self):
+        if self.px_size_mm is not None and not (self.px_size_mm > 0):
+            raise RootRepairError(f"px_size_mm must be positive, got {self.px_size_mm}")
+        if self.min_component_px < 0:
+            raise RootRepairError(f"min_component_px must be >= 0, got {self.min_component_px}")
+        if self.spur_factor < 0 or self.min_spur_px < 0:
+            raise RootRepairError("spur_factor and min_spur_px must be >= 0")
+        if self.diameter_edges is not None and list(self.diameter_edges) != sorted(set(self.diameter_edges)):
+            raise RootRepairError(f"diameter_edges must increase strictly, got {self.diameter_edges}")
+
+    @property
+    def unit(self) -> str:
+        return "px" if self.px_size_mm is None else "mm"
+
+    @property
+    def scale(self) -> float:
+        return 1.0 if self.px_size_mm is None else float(self.px_size_mm)
+
+    @property
+    def edges(self) -> tuple[float, ...]:
+        if self.diameter_edges is not None:
+            return tuple(self.diameter_edges)
+        return (3.0, 6.0, 12.0) if self.px_size_mm is None else (0.5, 1.0, 2.0)
+
+
+def dpi_to_mm(dpi: float) -> float:
+    """Pixel size in mm for a scan resolution in dots per inch."""
+    if not dpi > 0:
+        raise RootRepairError(f"dpi must be positive, got {dpi}")
+    return 25.4 / dpi
+
+
+@dataclasses.dataclass
+class SkeletonAnalysis:
+    """Everything measured on the way, for traits and for QC pictures."""
+
+    mask: np.ndarray  # (M, N) bool, specks removed
+    labels: np.ndarray  # (M, N) int, 8-connected component labels of mask
+    n_components: int
+    skeleton: np.ndarray  # (M, N) bool, pruned
+    coords: np.ndarray  # (K, 2) int, skeleton pixel (row, col)
+    pixel_length: np.ndarray  # (K,) float, skeleton length each pixel stands for
+    diameter: np.ndarray  # (K,) float, root diameter at each skeleton pixel (px)
+    tips: np.ndarray  # (T, 2) int
+    branch_points: np.ndarray  # (B, 2) int, one per junction cluster
+    hull: np.ndarray  # (H, 2) float, hull polygon vertices (row, col), may be empty
+    hull_area: float
+
+
+def _remove_specks(mask: np.ndarray, min_px: int) -> tuple[np.ndarray, np.ndarray, int]:
+    labels, n = ndi.label(mask, structure=EIGHT)
+    if min_px > 1 and n:
+        sizes = np.bincount(labels.ravel())
+        small = sizes < min_px
+        small[0] = False
+        if small.any():
+            mask = mask & ~small[labels]
+            labels, n = ndi.label(mask, structure=EIGHT)
+    return mask, labels, int(n)
+
+
+def _pixel_graph(skeleton: np.ndarray):
+    from skan import Skeleton
+
+    return Skeleton(skeleton)
+
+
+def _prune_spurs(skeleton: np.ndarray, diameter_img: np.ndarray, settings: TraitSettings) -> np.ndarray:
+    from skan import summarize
+
+    skeleton = skeleton.copy()
+    for _ in range(3):
+        if skeleton.sum() < 3:
+            break
+        skel = _pixel_graph(skeleton)
+        table = summarize(skel, separator="_")
+        spur = table["branch_type"].to_numpy() == 1
+        if not spur.any():
+            break
+        # the junction end of a junction-to-tip branch is the node of degree > 1
+        src = table["node_id_src"].to_numpy()
+        dst = table["node_id_dst"].to_numpy()
+        junction = np.where(skel.degrees[src] > 1, src, dst)
+        jr, jc = skel.coordinates[junction].astype(int).T
+        limit = np.maximum(settings.min_spur_px, settings.spur_factor * diameter_img[jr, jc])
+        short = spur & (table["branch_distance"].to_numpy() < limit)
+        if not short.any():
+            break
+        for i in np.flatnonzero(short):
+            path = skel.path(int(i))
+            r, c = skel.coordinates[path].astype(int).T
+            keep = skel.degrees[path] > 1  # never cut through the junction itself
+            skeleton[r[~keep], c[~keep]] = False
+        # a pruned junction may leave a 2-px stub; thin again so the graph stays clean
+        from skimage.morphology import skeletonize
+
+        skeleton = skeletonize(skeleton)
+    return skeleton
+
+
+def _convex_hull(mask: np.ndarray) -> tuple[np.ndarray, float]:
+    edge = mask & ~ndi.binary_erosion(mask, structure=EIGHT)
+    pts = np.argwhere(edge).astype(float)
+    if len(pts) < 3:
+        return np.empty((0, 2)), 0.0
+    from scipy.spatial import ConvexHull, QhullError
+
+    try:
+        hull = ConvexHull(pts)
+    except QhullError:  # all pixel centres on one line: no area
+        return np.empty((0, 2)), 0.0
+    return pts[hull.vertices], float(hull.volume)
+
+
+def analyse_skeleton(mask: np.ndarray, settings: TraitSettings = TraitSettings()) -> SkeletonAnalysis:
+    """Skeletonise, build the graph, prune spurs; the shared first step of every trait.
+
+    Parameters
+    ----------
+    mask : (M, N) array-like of bool
+    settings : TraitSettings
+    """
+    from skimage.morphology import skeletonize
+
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise RootRepairError(f"mask must be 2-D, got shape {mask.shape}")
+    mask = mask.astype(bool)
+    mask, labels, n = _remove_specks(mask, settings.min_component_px)
+    edt = ndi.distance_transform_edt(mask)
+    diameter_img = np.maximum(2.0 * edt - 1.0, 0.0)
+    skeleton = skeletonize(mask)
+    skeleton = _prune_spurs(skeleton, diameter_img, settings)
+    empty2 = np.empty((0, 2), dtype=int)
+    if skeleton.sum() >= 2:
+        skel = _pixel_graph(skeleton)
+        coords = skel.coordinates.astype(int)
+        pixel_length = np.asarray(skel.graph.sum(axis=1)).ravel() / 2.0
+        degrees = skel.degrees
+        tips = coords[degrees == 1]
+        junction_img = np.zeros_like(skeleton)
+        jr, jc = coords[degrees >= 3].T
+        junction_img[jr, jc] = True
+        jl, nj = ndi.label(junction_img, structure=EIGHT)
+        branch_points = (
+            np.round(np.array(ndi.center_of_mass(junction_img, jl, range(1, nj + 1)))).astype(int).reshape(-1, 2)
+            if nj
+            else empty2
+        )
+    else:
+        coords = np.argwhere(skeleton)
+        pixel_length = np.zeros(len(coords))
+        tips, branch_points = empty2, empty2
+    hull, hull_area = _convex_hull(mask)
+    return SkeletonAnalysis(
+        mask=mask,
+        labels=labels,
+        n_components=n,
+        skeleton=skeleton,
+        coords=coords,
+        pixel_length=pixel_length,
+        diameter=diameter_img[coords[:, 0], coords[:, 1]] if len(coords) else np.zeros(0),
+        tips=tips,
+        branch_points=branch_points,
+        hull=hull,
+        hull_area=hull_area,
+    )
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    v, w = values[order], weights[order]
+    cum = np.cumsum(w)
+    return float(v[np.searchsorted(cum, cum[-1] / 2.0)])
+
+
+def _row_runs(mask: np.ndarray) -> np.ndarray:
+    """Number of foreground runs in each row."""
+    starts = mask[:, 1:] & ~mask[:, :-1]
+    return starts.sum(axis=1) + mask[:, 0]
+
+
+def trait_names(settings: TraitSettings = TraitSettings()) -> list[str]:
+    """Column names, with units, in the order ``measure_traits`` returns them."""
+    return list(measure_traits(np.zeros((1, 1), bool), settings, _quiet=True))
+
+
+def measure_traits(mask: np.ndarray, settings: TraitSettings = TraitSettings(), *, _quiet: bool = False) -> dict[str, float]:
+    """Measure root traits of one mask.
+
+    Parameters
+    ----------
+    mask : (M, N) array-like of bool
+        Foreground (root) pixels are True.
+    settings : TraitSettings
+        Units, speck size, spur pruning, diameter classes.
+
+    Returns
+    -------
+    traits : dict of str to float
+        Names carry their unit (``total_length_mm``). An empty mask gives zeros and an
+        ``EmptyMaskWarning``.
+
+    Examples
+    --------
+    >>> m = np.zeros((3, 103), bool); m[1, 1:102] = True
+    >>> measure_traits(m)["total_length_px"]
+    100.0
+    """
+    a = analyse_skeleton(mask, settings)
+    return traits_from_analysis(a, settings, _quiet=_quiet)
+
+
+def traits_from_analysis(a: SkeletonAnalysis, settings: TraitSettings, *, _quiet: bool = False) -> dict[str, float]:
+    u, s = settings.unit, settings.scale
+    mask = a.mask
+    area_px = float(mask.sum())
+    if area_px == 0 and not _quiet:
+        warnings.warn("mask has no foreground: every trait is 0", EmptyMaskWarning, stacklevel=3)
+    length_px = float(a.pixel_length.sum())
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    depth_px = float(rows[-1] - rows[0] + 1) if len(rows) else 0.0
+    width_px = float(cols[-1] - cols[0] + 1) if len(cols) else 0.0
+    top = rows[0] if len(rows) else 0
+    centroid_px = float(np.argwhere(mask)[:, 0].mean() - top) if area_px else 0.0
+    w, d = a.pixel_length, a.diameter
+    has_len = length_px > 0
+    mean_d = float((w * d).sum() / length_px) if has_len else 0.0
+    median_d = _weighted_median(d, w) if has_len else 0.0
+    max_d = float(d.max()) if len(d) else 0.0
+    volume_px = float((w * math.pi * d**2 / 4).sum())
+    surface_px = float((w * math.pi * d).sum())
+    runs = _row_runs(mask)[rows[0] : rows[-1] + 1] if len(rows) else np.zeros(1)
+    lower = a.coords[:, 0] >= top + depth_px / 3.0 if len(a.coords) else np.zeros(0, bool)
+    lower_share = float(w[lower].sum() / length_px) if has_len else 0.0
+
+    out: dict[str, float] = {
+        "components": float(a.n_components),
+        f"total_length_{u}": length_px * s,
+        "tip_count": float(len(a.tips)),
+        "branch_point_count": float(len(a.branch_points)),
+        f"branching_frequency_per_{u}": (len(a.branch_points) / (length_px * s)) if has_len else 0.0,
+        f"network_area_{u}2": area_px * s * s,
+        f"convex_hull_area_{u}2": a.hull_area * s * s,
+        "solidity": area_px / a.hull_area if a.hull_area > 0 else 0.0,
+        f"perimeter_{u}": _perimeter(mask) * s,
+        f"depth_{u}": depth_px * s,
+        f"width_{u}": width_px * s,
+        "width_depth_ratio": width_px / depth_px if depth_px else 0.0,
+        f"centroid_depth_{u}": centroid_px * s,
+        f"mean_diameter_{u}": mean_d * s,
+        f"median_diameter_{u}": median_d * s,
+        f"max_diameter_{u}": max_d * s,
+        f"volume_{u}3": volume_px * s**3,
+        f"surface_area_{u}2": surface_px * s**2,
+        "median_root_count": float(np.median(runs)),
+        "max_root_count": float(runs.max()),
+        "lower_length_share": lower_share,
+    }
+    edges = settings.edges
+    d_out = d * s
+    bounds = (0.0, *edges, math.inf)
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        name = f"length_diam_{_num(lo)}_{_num(hi)}_{u}" if hi != math.inf else f"length_diam_over_{_num(lo)}_{u}"
+        sel = (d_out >= lo) & (d_out < hi)
+        out[name] = float(w[sel].sum()) * s
+    return out
+
+
+def _num(x: float) -> str:
+    return f"{x:g}".replace(".", "p")
+
+
+def _perimeter(mask: np.ndarray) -> float:
+    if not mask.any():
+        return 0.0
+    from skimage.measure import perimeter
+
+    return float(perimeter(mask, neighborhood=8))
