@@ -187,7 +187,15 @@ def analyse_skeleton(mask: np.ndarray, settings: TraitSettings = TraitSettings()
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise RootRepairError(f"mask must be 2-D, got shape {mask.shape}")
+    full_shape = mask.shape
     mask = mask.astype(bool)
+    # work inside the bounding box (plus a 1-px frame): root masks are mostly empty
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(rows):
+        r0, c0 = max(rows[0] - 1, 0), max(cols[0] - 1, 0)
+        mask = mask[r0 : rows[-1] + 2, c0 : cols[-1] + 2]
+    else:
+        r0 = c0 = 0
     mask, labels, n = _remove_specks(mask, settings.min_component_px)
     edt = ndi.distance_transform_edt(mask)
     diameter_img = np.maximum(2.0 * edt - 1.0, 0.0)
@@ -204,27 +212,40 @@ def analyse_skeleton(mask: np.ndarray, settings: TraitSettings = TraitSettings()
         jr, jc = coords[degrees >= 3].T
         junction_img[jr, jc] = True
         jl, nj = ndi.label(junction_img, structure=EIGHT)
-        branch_points = (
-            np.round(np.array(ndi.center_of_mass(junction_img, jl, range(1, nj + 1)))).astype(int).reshape(-1, 2)
-            if nj
-            else empty2
-        )
+        # one point per junction cluster: the cluster pixel nearest its mean position
+        jcoords = coords[degrees >= 3]
+        cluster = jl[jcoords[:, 0], jcoords[:, 1]] - 1
+        counts = np.bincount(cluster, minlength=nj)
+        mean_r = np.bincount(cluster, jcoords[:, 0], minlength=nj) / np.maximum(counts, 1)
+        mean_c = np.bincount(cluster, jcoords[:, 1], minlength=nj) / np.maximum(counts, 1)
+        dist = (jcoords[:, 0] - mean_r[cluster]) ** 2 + (jcoords[:, 1] - mean_c[cluster]) ** 2
+        order = np.lexsort((dist, cluster))
+        first = order[np.r_[True, cluster[order][1:] != cluster[order][:-1]]] if len(order) else order
+        branch_points = jcoords[first] if nj else empty2
     else:
         coords = np.argwhere(skeleton)
         pixel_length = np.zeros(len(coords))
         tips, branch_points = empty2, empty2
     hull, hull_area = _convex_hull(mask)
+    diameter = diameter_img[coords[:, 0], coords[:, 1]] if len(coords) else np.zeros(0)
+    offset = np.array([r0, c0])
+
+    def _full(a: np.ndarray) -> np.ndarray:
+        out = np.zeros(full_shape, dtype=a.dtype)
+        out[r0 : r0 + a.shape[0], c0 : c0 + a.shape[1]] = a
+        return out
+
     return SkeletonAnalysis(
-        mask=mask,
-        labels=labels,
+        mask=_full(mask),
+        labels=_full(labels),
         n_components=n,
-        skeleton=skeleton,
-        coords=coords,
+        skeleton=_full(skeleton),
+        coords=coords + offset,
         pixel_length=pixel_length,
-        diameter=diameter_img[coords[:, 0], coords[:, 1]] if len(coords) else np.zeros(0),
-        tips=tips,
-        branch_points=branch_points,
-        hull=hull,
+        diameter=diameter,
+        tips=tips + offset,
+        branch_points=branch_points + offset,
+        hull=hull + offset if len(hull) else hull,
         hull_area=hull_area,
     )
 
