@@ -215,6 +215,64 @@ def synth_cli(
         console.print(f"wrote {n} root systems to {out_dir}", highlight=False)
 
 
+# ------------------------------------------------------------------------------- train
+
+
+@app.command("train")
+def train_cli(
+    variant: str = typer.Option("gan-gl", "--variant", help="cnn, unet, gan-l, gan-g, gan-gl or gan-gl-m."),
+    out_dir: Path = typer.Option(None, "--out", help="Run folder (default runs/<variant>)."),
+    steps: int = typer.Option(2000, "--steps"),
+    base: int = typer.Option(16, "--base", help="Network width: 16 compact (CPU), 64 paper size."),
+    batch: int = typer.Option(8, "--batch", help="Patches per step, from one large mask."),
+    patch: int = typer.Option(256, "--patch", help="Patch side in px (paper: 256)."),
+    large: str = typer.Option("1024x512", "--large", help="Large mask the patches are cut from, ROWSxCOLS."),
+    gaps: str = typer.Option("mix", "--gaps", help="Gap kind for training: square, brush, blob, mix, occlusion."),
+    preset: str = typer.Option("chickpea", "--preset", help="Synthetic root preset."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder of complete masks instead of synthetic roots."),
+    real: Optional[Path] = typer.Option(None, "--real", help="Folder of real masks with inherent gaps (gan-gl-m)."),
+    lambda_ce: float = typer.Option(1000.0, "--lambda-ce"),
+    lambda_local: float = typer.Option(1.0, "--lambda-local"),
+    lambda_global: float = typer.Option(1.0, "--lambda-global"),
+    lr_g: float = typer.Option(2e-4, "--lr-g"),
+    lr_d: float = typer.Option(4e-4, "--lr-d"),
+    samples: int = typer.Option(4, "--samples", help="Bernoulli samples per step for REINFORCE (their mean is the baseline)."),
+    seed: int = typer.Option(0, "--seed"),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch default)."),
+    checkpoint_every: int = typer.Option(100, "--checkpoint-every"),
+    val_every: int = typer.Option(100, "--val-every"),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
+) -> None:
+    """Train a gap-repair network (Algorithm 1 of the paper) on synthetic roots or your masks.
+
+    Example: rootrepair train --variant gan-gl --steps 5000 --device cuda --out runs/gan-gl
+    """
+    with _errors():
+        from rootrepair.train import TrainConfig, train
+
+        try:
+            rows, cols = (int(v) for v in large.lower().split("x"))
+        except ValueError:
+            raise RootRepairError(f"--large must look like 1024x512, got {large!r}") from None
+        cfg = TrainConfig(
+            variant=variant, out=str(out_dir or Path("runs") / variant), steps=steps, base=base, batch=batch,
+            patch=patch, large=(rows, cols), gaps=gaps, preset=preset, data=str(data) if data else None,
+            real=str(real) if real else None, lambda_ce=lambda_ce, lambda_local=lambda_local,
+            lambda_global=lambda_global, lr_g=lr_g, lr_d=lr_d, reinforce_samples=samples, seed=seed,
+            device=device, threads=threads, checkpoint_every=checkpoint_every, val_every=val_every,
+        )
+        with _progress() as bar:
+            task = bar.add_task(f"training {variant}", total=steps, rate="")
+
+            def on_step(step, logs):
+                shown = " ".join(f"{k}={logs[k]:.4g}" for k in ("ce", "local", "global", "reward", "val_gap_recall") if k in logs)
+                bar.update(task, completed=step, rate=f"{logs['s_per_step']:.2f}s/step {shown}")
+
+            path = train(cfg, resume=resume, on_step=on_step)
+        console.print(f"generator written to {path}", highlight=False)
+
+
 def run() -> None:  # pragma: no cover - console entry for python -m
     app()
 

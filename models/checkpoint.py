@@ -1,0 +1,137 @@
+"""Self-describing checkpoints: weights in safetensors plus a JSON config. Never unpickled.
+
+A generator checkpoint is two files with one stem:
+
+- ``NAME.safetensors``: the generator's state dict,
+- ``NAME.json``: ``{"arch": "unet", "base": 16, "variant": "gan-gl", ..., "sha256": ...}``;
+  ``build_generator`` rebuilds the network from it alone.
+
+Training checkpoints (to resume) hold every network and optimiser the same way: the
+optimiser tensors flattened into the safetensors file, the rest in the JSON.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from rootrepair.errors import RootRepairError
+from rootrepair.models.networks import build_model
+
+SHIPPED_DIR = Path(__file__).parent / "shipped"
+DEFAULT_MODEL = "rootrepair-gan-gl-compact"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _atomic(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.part")
+    write(tmp)
+    tmp.replace(path)
+
+
+def save_generator(stem: str | Path, model: torch.nn.Module, config: dict) -> Path:
+    """Write ``stem.safetensors`` and ``stem.json``; returns the JSON path."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    weights = stem.with_suffix(".safetensors")
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    _atomic(weights, lambda tmp: save_file(state, str(tmp)))
+    meta = dict(config)
+    meta["weights"] = weights.name
+    meta["sha256"] = _sha256(weights)
+    _atomic(stem.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(meta, indent=2)))
+    return stem.with_suffix(".json")
+
+
+def resolve_model(name_or_path: str | Path | None) -> Path:
+    """The JSON config of a shipped model (by name) or of a checkpoint (by path)."""
+    if name_or_path is None:
+        name_or_path = DEFAULT_MODEL
+    p = Path(name_or_path)
+    candidates = [p, p.with_suffix(".json"), SHIPPED_DIR / f"{name_or_path}.json"]
+    for c in candidates:
+        if c.suffix == ".json" and c.is_file():
+            return c
+    names = ", ".join(sorted(x.stem for x in SHIPPED_DIR.glob("*.json"))) or "none"
+    raise RootRepairError(f"no model {str(name_or_path)!r}: give a shipped name ({names}) or a checkpoint .json path")
+
+
+def load_generator(name_or_path: str | Path | None = None, *, verify: bool = True) -> tuple[torch.nn.Module, dict]:
+    """Rebuild a generator from its JSON config and load its weights (eval mode, CPU)."""
+    cfg_path = resolve_model(name_or_path)
+    config = json.loads(cfg_path.read_text())
+    weights = cfg_path.with_name(config.get("weights", cfg_path.stem + ".safetensors"))
+    if not weights.is_file():
+        raise RootRepairError(f"{cfg_path}: weights file {weights.name} is missing")
+    if verify and config.get("sha256") and _sha256(weights) != config["sha256"]:
+        raise RootRepairError(f"{weights}: sha256 does not match its config; the file is damaged or was replaced")
+    model = build_model(config["arch"], base=int(config["base"]))
+    model.load_state_dict(load_file(str(weights)))
+    model.eval()
+    config["path"] = str(cfg_path)
+    config["id"] = cfg_path.stem
+    return model, config
+
+
+def shipped_models() -> list[dict]:
+    """Configs of every model shipped in the package."""
+    return [dict(json.loads(p.read_text()), id=p.stem) for p in sorted(SHIPPED_DIR.glob("*.json"))]
+
+
+# ------------------------------------------------------------------ training state
+
+
+def save_training_state(path: str | Path, modules: dict[str, torch.nn.Module], optimisers: dict[str, torch.optim.Optimizer], meta: dict) -> Path:
+    """Everything needed to resume: ``path.safetensors`` + ``path.json``."""
+    path = Path(path)
+    tensors: dict[str, torch.Tensor] = {}
+    opt_meta = {}
+    for name, m in modules.items():
+        for k, v in m.state_dict().items():
+            tensors[f"{name}/{k}"] = v.detach().cpu().contiguous()
+    for name, opt in optimisers.items():
+        sd = opt.state_dict()
+        scalars = {}
+        for pid, st in sd["state"].items():
+            for k, v in st.items():
+                if torch.is_tensor(v) and v.dim() > 0:
+                    tensors[f"opt.{name}/{pid}/{k}"] = v.detach().cpu().contiguous()
+                else:
+                    scalars[f"{pid}/{k}"] = float(v)
+        opt_meta[name] = {"param_groups": sd["param_groups"], "scalars": scalars}
+    _atomic(path.with_suffix(".safetensors"), lambda tmp: save_file(tensors, str(tmp)))
+    full = dict(meta, optimisers=opt_meta)
+    _atomic(path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(full, indent=2)))
+    return path.with_suffix(".json")
+
+
+def load_training_state(path: str | Path, modules: dict[str, torch.nn.Module], optimisers: dict[str, torch.optim.Optimizer]) -> dict:
+    """Load what ``save_training_state`` wrote into existing modules and optimisers; returns the meta."""
+    path = Path(path)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    tensors = load_file(str(path.with_suffix(".safetensors")))
+    for name, m in modules.items():
+        prefix = f"{name}/"
+        m.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+    for name, opt in optimisers.items():
+        om = meta["optimisers"][name]
+        state: dict = {}
+        for k, v in tensors.items():
+            if k.startswith(f"opt.{name}/"):
+                _, pid, key = k.split("/", 2)
+                state.setdefault(int(pid), {})[key] = v
+        for k, v in om["scalars"].items():
+            pid, key = k.split("/", 1)
+            state.setdefault(int(pid), {})[key] = torch.tensor(v)
+        opt.load_state_dict({"state": state, "param_groups": om["param_groups"]})
+    return meta

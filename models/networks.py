@@ -1,0 +1,162 @@
+"""The networks of the paper (supplementary section I), readable in one file.
+
+- ``UNetGenerator``: G. 4 stride-2 downsamplings, nearest-neighbour upsampling + conv,
+  skip connections, BN + ReLU, 2-class output (softmax -> foreground probability).
+- ``SasakiCNN``: the CNN baseline after Sasaki et al. 2017, the same encoder/decoder
+  idea without skip connections.
+- ``LocalDiscriminator``: D_L, 5 blocks of (conv k3 s2, spectral norm, BN, LeakyReLU) and
+  a last conv (k4) + sigmoid; on a 256 x 256 patch it gives 2 x 2 scores, one per
+  128 x 128 region.
+- ``GlobalDiscriminator``: D_G, a feature extractor f (conv k5 s2, spectral norm,
+  LeakyReLU) with adaptive average pooling to a 512-d vector; similarity
+  ``sigmoid(f(a) . f(b) / sqrt(512))``.
+
+Models are plain ``nn.Module``s without device or file logic. ``build_model`` is the registry.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+
+def conv_bn_relu(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    )
+
+
+def _pad_to(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        x = F.pad(x, (0, pw, 0, ph))  # zeros: background
+    return x, h, w
+
+
+class UNetGenerator(nn.Module):
+    """G: blind inpainting U-Net. Input (B, 1, H, W) in {0, 1}; output logits (B, 2, H, W).
+
+    ``base`` sets the width: channels are base x (1, 2, 4, 8, 8) from the top level to the
+    bottleneck (base 64 is the paper-size network, base 16 the compact default).
+    Any H, W: the input is zero-padded to a multiple of 16 and the output cropped back.
+    """
+
+    def __init__(self, base: int = 16, skip: bool = True):
+        super().__init__()
+        ch = [base, base * 2, base * 4, base * 8, base * 8]
+        self.skip = skip
+        self.stem = nn.Sequential(conv_bn_relu(1, ch[0]), conv_bn_relu(ch[0], ch[0]))
+        # encoder: a stride-2 conv per level, then a conv
+        self.down = nn.ModuleList(
+            nn.Sequential(conv_bn_relu(ch[i], ch[i + 1], stride=2), conv_bn_relu(ch[i + 1], ch[i + 1])) for i in range(4)
+        )
+        # decoder: nearest-neighbour x2, conv to the lower level's width, concat the skip, conv
+        self.up_conv = nn.ModuleList(conv_bn_relu(ch[i + 1], ch[i]) for i in reversed(range(4)))
+        self.merge = nn.ModuleList(
+            conv_bn_relu(ch[i] * (2 if skip else 1), ch[i]) for i in reversed(range(4))
+        )
+        self.head = nn.Conv2d(ch[0], 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x, h, w = _pad_to(x, 16)
+        feats = [self.stem(x)]  # (B, c0, H, W)
+        for down in self.down:
+            feats.append(down(feats[-1]))  # (B, c_{i+1}, H / 2^(i+1), W / 2^(i+1))
+        y = feats[-1]
+        for k, (up, merge) in enumerate(zip(self.up_conv, self.merge)):
+            y = up(F.interpolate(y, scale_factor=2.0, mode="nearest"))
+            if self.skip:
+                y = torch.cat([y, feats[-2 - k]], dim=1)
+            y = merge(y)
+        return self.head(y)[..., :h, :w]  # (B, 2, H, W)
+
+
+class SasakiCNN(UNetGenerator):
+    """CNN baseline (Sasaki et al. 2017): the same encoder-decoder, no skip connections."""
+
+    def __init__(self, base: int = 16):
+        super().__init__(base=base, skip=False)
+
+
+def foreground_probability(logits: torch.Tensor) -> torch.Tensor:
+    """(B, 2, H, W) logits -> (B, 1, H, W) softmax probability of the foreground class."""
+    return torch.softmax(logits.float(), dim=1)[:, 1:2]
+
+
+def sn_conv(c_in: int, c_out: int, k: int, stride: int, padding: int) -> nn.Module:
+    return spectral_norm(nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding))
+
+
+class LocalDiscriminator(nn.Module):
+    """D_L: PatchGAN-style. (B, 1, 256, 256) probabilities -> (B, 1, 2, 2) scores in (0, 1)."""
+
+    def __init__(self, base: int = 16):
+        super().__init__()
+        ch = [1, base, base * 2, base * 4, base * 8, base * 8]
+        blocks = []
+        for i in range(5):
+            blocks += [sn_conv(ch[i], ch[i + 1], 3, 2, 1), nn.BatchNorm2d(ch[i + 1]), nn.LeakyReLU(0.2, inplace=True)]
+        self.features = nn.Sequential(*blocks)  # (B, 8b, H/32, W/32)
+        self.score = spectral_norm(nn.Conv2d(ch[-1], 1, 4, stride=4))  # 8x8 -> 2x2 on a 256 patch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.score(self.features(x)))
+
+
+class GlobalDiscriminator(nn.Module):
+    """D_G: similarity of two masks of any size, ``sigmoid(f(a) . f(b) / sqrt(dim))``.
+
+    The dot product is divided by sqrt(dim) so that the similarity of 512-d features
+    does not saturate the sigmoid at initialisation. No batch norm: D_G is trained on
+    batches of patches but scores single whole images, whose batch statistics differ.
+    """
+
+    def __init__(self, base: int = 16, dim: int = 512):
+        super().__init__()
+        ch = [1, base, base * 2, base * 4, base * 8, base * 8]
+        layers = []
+        for i in range(5):
+            layers += [sn_conv(ch[i], ch[i + 1], 5, 2, 2), nn.LeakyReLU(0.2, inplace=True)]
+        layers += [sn_conv(ch[-1], dim, 5, 2, 2)]
+        self.f = nn.Sequential(*layers)
+        self.dim = dim
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return F.adaptive_avg_pool2d(self.f(x), 1).flatten(1)  # (B, dim)
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        fa, fb = self.features(a), self.features(b)
+        return torch.sigmoid((fa * fb).sum(dim=1) / math.sqrt(self.dim))  # (B,)
+
+
+MODELS = {
+    "unet": UNetGenerator,
+    "cnn": SasakiCNN,
+    "local-discriminator": LocalDiscriminator,
+    "global-discriminator": GlobalDiscriminator,
+}
+
+# which generator architecture each training variant uses
+VARIANT_ARCH = {
+    "cnn": "cnn",
+    "unet": "unet",
+    "gan-l": "unet",
+    "gan-g": "unet",
+    "gan-gl": "unet",
+    "gan-gl-m": "unet",
+}
+
+
+def build_model(name: str, **config) -> nn.Module:
+    """Build a network by registry name (``unet``, ``cnn``, ``local-discriminator``, ``global-discriminator``)."""
+    if name not in MODELS:
+        from rootrepair.errors import RootRepairError
+
+        raise RootRepairError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    return MODELS[name](**config)

@@ -1,0 +1,538 @@
+"""Training of every variant of the paper (Algorithm 1), on CPU or CUDA.
+
+Variants and the generator loss each one uses (lambda1 CE + lambda2 local + lambda3 global):
+
+===========  =====  ====================  ==========================================
+variant      arch   losses                notes
+===========  =====  ====================  ==========================================
+cnn          cnn    CE                    Sasaki et al. 2017 baseline
+unet         unet   CE                    U-Net baseline
+gan-l        unet   CE + LSGAN(D_L)
+gan-g        unet   CE + REINFORCE(D_G)
+gan-gl       unet   CE + LSGAN + REINFORCE the paper's model
+gan-gl-m     unet   as gan-gl, alternating with masked-CE batches on real gappy masks
+===========  =====  ====================  ==========================================
+
+Unlike the authors' public code: D_L and the local adversarial term see G's soft
+probabilities, so the LSGAN term passes a gradient to G; the REINFORCE term subtracts a
+baseline (the mean reward over K Bernoulli samples of the same patches); gaps are made
+by this project's generators, which keep (row, col) order.
+
+One step (synthetic batch):
+
+1. take a large complete mask Y1 (and another, Y2), make gaps over Y1 -> X1,
+2. cut ``batch`` non-overlapping patches y1 (complete), x1 (gappy), M (gap shapes),
+3. G(x1) -> probabilities p,
+4. discriminator step: D_L on y1 vs p (LSGAN, eq. 5); D_G on (y1, y2) vs (p > 0.5, y1) (eq. 8),
+5. generator step: lambda1 CE(p, y1) + lambda2 (1 - D_L(p))^2 + lambda3 REINFORCE, where K
+   Bernoulli samples of p are pasted into X1 and D_G(X1_hat, Y1) is each sample's reward (eq. 9).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage as ndi
+
+from rootrepair import __version__
+from rootrepair.errors import RootRepairError
+from rootrepair.gaps import GAP_KINDS, make_gaps
+from rootrepair.models.checkpoint import load_training_state, save_generator, save_training_state
+from rootrepair.models.networks import VARIANT_ARCH, build_model, foreground_probability
+
+VARIANTS = tuple(VARIANT_ARCH)
+TRAIN_SEED_LIMIT = 1_000_000  # training draws root seeds below this; evaluation uses seeds above
+VALIDATION_SEED = 3_000_000
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Every training setting; saved with each checkpoint. Defaults are the paper's."""
+
+    variant: str = "gan-gl"
+    out: str = "runs/gan-gl"
+    base: int = 16  # generator / discriminator width (64: paper size; 16: compact)
+    steps: int = 2000
+    batch: int = 8  # patches per step, all from one large mask (paper: 8)
+    patch: int = 256  # patch side (paper: 256)
+    large: tuple[int, int] = (1024, 512)  # large mask (rows, cols) the patches are cut from
+    lambda_ce: float = 1000.0  # lambda1
+    lambda_local: float = 1.0  # lambda2
+    lambda_global: float = 1.0  # lambda3
+    lr_g: float = 2e-4
+    lr_d: float = 4e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    reinforce_samples: int = 4  # K Bernoulli samples; their mean reward is the baseline
+    gaps: str = "mix"
+    preset: str = "chickpea"
+    data: str | None = None  # folder of complete masks instead of the synthetic generator
+    real: str | None = None  # folder of real masks with inherent gaps (gan-gl-m)
+    pool: int = 24  # large masks kept in memory; one is replaced by a fresh one every step
+    augment: bool = True  # flips, small rotations, dilation, boundary noise
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True  # bfloat16 autocast on CUDA (ignored on CPU)
+    threads: int = 0  # CPU threads (0: torch's default)
+    checkpoint_every: int = 100
+    log_every: int = 10
+    val_every: int = 100
+    val_patches: int = 16
+
+    def __post_init__(self):
+        if self.variant not in VARIANTS:
+            raise RootRepairError(f"unknown variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
+        if self.gaps not in GAP_KINDS:
+            raise RootRepairError(f"unknown gaps {self.gaps!r}; choose one of {', '.join(GAP_KINDS)}")
+        if self.variant == "gan-gl-m" and not self.real:
+            raise RootRepairError("gan-gl-m needs --real FOLDER: masks with inherent gaps")
+        if self.patch % 16 or self.large[0] % self.patch or self.large[1] % self.patch:
+            raise RootRepairError(f"large {self.large} must be a multiple of patch {self.patch}, itself a multiple of 16")
+        if self.batch > (self.large[0] // self.patch) * (self.large[1] // self.patch):
+            raise RootRepairError(f"batch {self.batch} is more than the patches in a large mask {self.large}")
+
+    @property
+    def uses_local(self) -> bool:
+        return self.variant in ("gan-l", "gan-gl", "gan-gl-m")
+
+    @property
+    def uses_global(self) -> bool:
+        return self.variant in ("gan-g", "gan-gl", "gan-gl-m")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RootRepairError("--device cuda: this torch has no CUDA device; use --device cpu or auto")
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise RootRepairError(f"unknown device {name!r}; choose auto, cpu or cuda")
+    return torch.device(name)
+
+
+# ------------------------------------------------------------------------ data
+
+
+class LargeMaskSource:
+    """Large complete masks: crops of synthetic rhizotrons, or of a folder's masks."""
+
+    def __init__(self, cfg: TrainConfig, rng: np.random.Generator):
+        self.cfg, self.rng = cfg, rng
+        self.files: list[np.ndarray] | None = None
+        if cfg.data:
+            self.files = _load_folder(cfg.data)
+        self.pool = [self._fresh() for _ in range(cfg.pool)]
+
+    def _fresh(self) -> np.ndarray:
+        if self.files is not None:
+            return self.files[int(self.rng.integers(len(self.files)))]
+        from rootrepair.synth import generate_root_system, get_preset
+
+        return generate_root_system(get_preset(self.cfg.preset), int(self.rng.integers(TRAIN_SEED_LIMIT))).mask
+
+    def draw(self) -> np.ndarray:
+        """One large crop with foreground, freshly augmented; refreshes one pool entry."""
+        i = int(self.rng.integers(len(self.pool)))
+        full = self.pool[i]
+        if self.files is None:
+            self.pool[i] = self._fresh()
+        crop = crop_with_foreground(full, self.cfg.large, self.rng)
+        return augment(crop, self.rng) if self.cfg.augment else crop
+
+
+def _load_folder(folder: str) -> list[np.ndarray]:
+    from rootrepair import io as rio
+
+    images, _ = rio.list_images(folder)
+    masks = [m for _, m, _, err in rio.iter_masks(images) if err is None]
+    if not masks:
+        raise RootRepairError(f"{folder}: no readable masks")
+    return masks
+
+
+def crop_with_foreground(full: np.ndarray, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A (rows, cols) crop centred near a random foreground pixel, zero-padded if the mask is smaller."""
+    h, w = size
+    if full.shape[0] < h or full.shape[1] < w:
+        pad = ((0, max(h - full.shape[0], 0)), (0, max(w - full.shape[1], 0)))
+        full = np.pad(full, pad)
+    fg = np.flatnonzero(full.ravel())
+    if fg.size:
+        r, c = np.unravel_index(fg[rng.integers(fg.size)], full.shape)
+    else:
+        r, c = full.shape[0] // 2, full.shape[1] // 2
+    top = int(np.clip(r - h // 2 + rng.integers(-h // 4, h // 4 + 1), 0, full.shape[0] - h))
+    left = int(np.clip(c - w // 2 + rng.integers(-w // 4, w // 4 + 1), 0, full.shape[1] - w))
+    return full[top : top + h, left : left + w].copy()
+
+
+def augment(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Flips, a small rotation, sometimes a 1-px dilation, sometimes boundary noise."""
+    if rng.random() < 0.5:
+        mask = mask[:, ::-1]
+    if rng.random() < 0.5:
+        mask = mask[::-1, :]
+    if rng.random() < 0.3:
+        mask = ndi.rotate(mask.astype(np.uint8), rng.uniform(-20, 20), reshape=False, order=0) > 0
+    if rng.random() < 0.2:
+        mask = ndi.binary_dilation(mask)
+    if rng.random() < 0.2:
+        edge = mask & ~ndi.binary_erosion(mask)
+        mask = mask & ~(edge & (rng.random(mask.shape) < 0.1))
+    return np.ascontiguousarray(mask)
+
+
+def tile_origins(size: tuple[int, int], patch: int) -> list[tuple[int, int]]:
+    return [(r, c) for r in range(0, size[0], patch) for c in range(0, size[1], patch)]
+
+
+def choose_tiles(mask: np.ndarray, patch: int, k: int, rng: np.random.Generator) -> list[tuple[int, int]]:
+    """k non-overlapping tiles, drawn with weight growing with their foreground."""
+    origins = tile_origins(mask.shape, patch)
+    fg = np.array([mask[r : r + patch, c : c + patch].sum() for r, c in origins], dtype=float)
+    weight = fg + 0.02 * fg.sum() / len(fg) + 1e-6
+    idx = rng.choice(len(origins), size=k, replace=False, p=weight / weight.sum())
+    return [origins[i] for i in idx]
+
+
+def cut(mask: np.ndarray, origins: list[tuple[int, int]], patch: int) -> np.ndarray:
+    return np.stack([mask[r : r + patch, c : c + patch] for r, c in origins])  # (B, P, P)
+
+
+def to_tensor(a: np.ndarray, device) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+    while t.dim() < 4:
+        t = t.unsqueeze(-3)  # (B, 1, H, W)
+    return t.to(device)
+
+
+@dataclasses.dataclass
+class Batch:
+    """One synthetic step's data. Patch tensors (B, 1, P, P); large ones (1, 1, H, W)."""
+
+    x: torch.Tensor  # gappy patches
+    y: torch.Tensor  # complete patches
+    gap: torch.Tensor  # artificial gap shapes
+    y2: torch.Tensor | None  # complete patches of another large mask (D_G's real pairs)
+    X: torch.Tensor | None  # the gappy large mask the patches came from
+    Y: torch.Tensor | None  # the complete large mask
+    origins: list[tuple[int, int]]
+
+
+def make_batch(Y: np.ndarray, Y2: np.ndarray | None, cfg: TrainConfig, rng: np.random.Generator, device, *, large: bool = True) -> Batch:
+    X, gap = make_gaps(Y, cfg.gaps, rng)
+    origins = choose_tiles(Y, cfg.patch, cfg.batch, rng)
+    y2 = None
+    if Y2 is not None:
+        y2 = to_tensor(cut(Y2, choose_tiles(Y2, cfg.patch, cfg.batch, rng), cfg.patch), device)
+    return Batch(
+        x=to_tensor(cut(X, origins, cfg.patch), device),
+        y=to_tensor(cut(Y, origins, cfg.patch), device),
+        gap=to_tensor(cut(gap, origins, cfg.patch), device),
+        y2=y2,
+        X=to_tensor(X[None], device) if large else None,
+        Y=to_tensor(Y[None], device) if large else None,
+        origins=origins,
+    )
+
+
+# ---------------------------------------------------------------------- losses
+
+
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Pixel-wise 2-class CE (eq. 4); with ``mask``, only at the masked pixels (eq. 11)."""
+    ce = F.cross_entropy(logits.float(), target[:, 0].long(), reduction="none")  # (B, H, W)
+    if mask is None:
+        return ce.mean()
+    m = mask[:, 0]
+    return (ce * m).sum() / m.sum().clamp(min=1.0)
+
+
+def lsgan_d_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+    """Eq. 5: (1 - D(y))^2 + D(G(x))^2."""
+    return ((1 - d_real) ** 2).mean() + (d_fake**2).mean()
+
+
+def lsgan_g_loss(d_fake: torch.Tensor) -> torch.Tensor:
+    """Eq. 6: (1 - D(G(x)))^2."""
+    return ((1 - d_fake) ** 2).mean()
+
+
+def global_d_loss(s_real: torch.Tensor, s_fake: torch.Tensor) -> torch.Tensor:
+    """Eq. 8 as a minimisation: -log D_G(y1, y2) - log(1 - D_G(G(x1), y1))."""
+    eps = 1e-6
+    return -(torch.log(s_real.clamp(min=eps)).mean() + torch.log((1 - s_fake).clamp(min=eps)).mean())
+
+
+def paste(X: torch.Tensor, patches: torch.Tensor, origins: list[tuple[int, int]]) -> torch.Tensor:
+    """Put (B, 1, P, P) patches back into a copy of the (1, 1, H, W) large mask."""
+    out = X.clone()
+    p = patches.shape[-1]
+    for k, (r, c) in enumerate(origins):
+        out[0, :, r : r + p, c : c + p] = patches[k]
+    return out
+
+
+def reinforce_loss(prob: torch.Tensor, batch: Batch, d_global: torch.nn.Module, k: int) -> tuple[torch.Tensor, float]:
+    """Eq. 9 with a baseline: -(r_k - mean r) * log pi(a_k), averaged over K samples.
+
+    Each sample a_k ~ Bernoulli(prob) is pasted into the gappy large mask and scored by
+    D_G against the complete one; the mean reward of the K samples is the baseline, so
+    the term only pushes toward samples that are better than the policy's average.
+    Returns the loss and the mean reward.
+    """
+    p = prob.float().clamp(1e-6, 1 - 1e-6)
+    samples, rewards = [], []
+    with torch.no_grad():
+        for _ in range(k):
+            a = torch.bernoulli(p)
+            r = d_global(paste(batch.X, a, batch.origins), batch.Y)  # (1,)
+            samples.append(a)
+            rewards.append(r.float().squeeze())
+    rewards_t = torch.stack(rewards)
+    advantage = rewards_t - rewards_t.mean()
+    loss = prob.new_zeros((), dtype=torch.float32)
+    for a, adv in zip(samples, advantage):
+        log_pi = (a * torch.log(p) + (1 - a) * torch.log(1 - p)).mean()
+        loss = loss - adv * log_pi
+    return loss / k, float(rewards_t.mean())
+
+
+def generator_losses(
+    G, batch: Batch, cfg: TrainConfig, d_local=None, d_global=None, *, masked: bool = False
+) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+    """The terms of eq. 10 for one batch. Returns (total, terms, logits, prob)."""
+    logits = G(batch.x)
+    prob = foreground_probability(logits)
+    terms: dict[str, torch.Tensor] = {}
+    terms["ce"] = cross_entropy(logits, batch.y, batch.gap if masked else None)
+    total = cfg.lambda_ce * terms["ce"]
+    if not masked and d_local is not None:
+        terms["local"] = lsgan_g_loss(d_local(prob))
+        total = total + cfg.lambda_local * terms["local"]
+    if not masked and d_global is not None and batch.X is not None:
+        terms["global"], terms["reward"] = reinforce_loss(prob, batch, d_global, cfg.reinforce_samples)
+        total = total + cfg.lambda_global * terms["global"]
+    return total, terms, logits, prob
+
+
+# ------------------------------------------------------------------ validation
+
+
+def validation_set(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fixed, seeded validation patches (x, y, gap), (N, P, P), from seeds no training step draws."""
+    rng = np.random.default_rng(VALIDATION_SEED + cfg.seed)
+    files = _load_folder(cfg.data) if cfg.data else None
+    xs, ys, gs = [], [], []
+    k = 0
+    while len(xs) < cfg.val_patches:
+        if files is not None:
+            full = files[k % len(files)]
+        else:
+            from rootrepair.synth import generate_root_system, get_preset
+
+            full = generate_root_system(get_preset(cfg.preset), VALIDATION_SEED + k).mask
+        Y = crop_with_foreground(full, cfg.large, rng)
+        X, gap = make_gaps(Y, cfg.gaps, rng)
+        for r, c in choose_tiles(Y, cfg.patch, min(4, cfg.batch), rng):
+            xs.append(X[r : r + cfg.patch, c : c + cfg.patch])
+            ys.append(Y[r : r + cfg.patch, c : c + cfg.patch])
+            gs.append(gap[r : r + cfg.patch, c : c + cfg.patch])
+        k += 1
+    n = cfg.val_patches
+    return np.stack(xs[:n]), np.stack(ys[:n]), np.stack(gs[:n])
+
+
+@torch.no_grad()
+def validate(G, val, device) -> dict[str, float]:
+    x, y, gap = val
+    G.eval()
+    logits = torch.cat([G(to_tensor(x[i : i + 8], device)) for i in range(0, len(x), 8)])
+    G.train()
+    prob = foreground_probability(logits).cpu().numpy()[:, 0]
+    pred = prob > 0.5
+    missing = y & ~x  # the foreground the gaps removed
+    added = pred & ~x
+    return {
+        "val_ce": float(F.cross_entropy(logits.float().cpu(), torch.from_numpy(y).long()).item()),
+        "val_gap_recall": float((pred & missing).sum() / max(missing.sum(), 1)),
+        "val_false_positive_per_gap_px": float((added & ~y).sum() / max(missing.sum(), 1)),
+    }
+
+
+def preview(G, val, device, n: int = 4) -> np.ndarray:
+    """(n*P, 3*P, 3) uint8: input | output (added pixels red) | target, one row per patch."""
+    x, y, _ = val
+    with torch.no_grad():
+        G.eval()
+        prob = foreground_probability(G(to_tensor(x[:n], device))).cpu().numpy()[:, 0]
+        G.train()
+    rows = []
+    for xi, yi, pi in zip(x[:n], y[:n], prob):
+        grey = lambda m: np.repeat((m * 255).astype(np.uint8)[..., None], 3, axis=2)  # noqa: E731
+        out = grey(xi)
+        out[(pi > 0.5) & ~xi] = (230, 30, 30)
+        sep = np.full((xi.shape[0], 2, 3), 128, np.uint8)
+        rows.append(np.concatenate([grey(xi), sep, out, sep, grey(yi)], axis=1))
+    return np.concatenate(rows, axis=0)
+
+
+# ------------------------------------------------------------------------ loop
+
+
+def build_networks(cfg: TrainConfig, device):
+    G = build_model(VARIANT_ARCH[cfg.variant], base=cfg.base).to(device)
+    d_local = build_model("local-discriminator", base=cfg.base).to(device) if cfg.uses_local else None
+    d_global = build_model("global-discriminator", base=cfg.base).to(device) if cfg.uses_global else None
+    if device.type == "cuda":
+        G = G.to(memory_format=torch.channels_last)
+    return G, d_local, d_global
+
+
+def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dict], None] | None = None) -> Path:
+    """Run Algorithm 1 for ``cfg.steps`` steps; returns the exported generator's JSON path.
+
+    Writes into ``cfg.out``: ``config.json``, ``metrics.jsonl``, ``previews/``,
+    ``checkpoint.(safetensors|json)`` every ``checkpoint_every`` steps (resumable), and
+    ``generator.(safetensors|json)`` at the end.
+    """
+    from rootrepair import io as rio
+
+    device = resolve_device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out)
+    ckpt = out / "checkpoint"
+    if out.exists() and (out / "config.json").exists() and not resume:
+        raise RootRepairError(f"{out} already holds a run; pass --resume to continue it or choose a new --out")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "previews").mkdir(exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+
+    G, d_local, d_global = build_networks(cfg, device)
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
+    d_params = [p for d in (d_local, d_global) if d is not None for p in d.parameters()]
+    opt_d = torch.optim.Adam(d_params, lr=cfg.lr_d, betas=cfg.betas) if d_params else None
+    modules = {"G": G, **({"D_L": d_local} if d_local else {}), **({"D_G": d_global} if d_global else {})}
+    optimisers = {"G": opt_g, **({"D": opt_d} if opt_d else {})}
+    step, seconds = 0, 0.0
+    if resume and ckpt.with_suffix(".json").exists():
+        meta = load_training_state(ckpt, modules, optimisers)
+        step, seconds = int(meta["step"]), float(meta.get("seconds", 0.0))
+        rng = np.random.default_rng([cfg.seed, step])
+        torch.manual_seed(cfg.seed + step)
+    rio.atomic_write(out / "config.json", lambda tmp: tmp.write_text(json.dumps(_config_dict(cfg), indent=2)))
+
+    source = LargeMaskSource(cfg, rng)
+    real = _load_folder(cfg.real) if cfg.variant == "gan-gl-m" else None
+    val = validation_set(cfg)
+    amp = cfg.amp and device.type == "cuda"
+
+    def autocast():
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp)
+
+    log = open(out / "metrics.jsonl", "a")
+    t0 = time.perf_counter()
+    try:
+        while step < cfg.steps:
+            step += 1
+            t_step = time.perf_counter()
+            real_batch = real is not None and step % 2 == 0
+            if real_batch:
+                # GAN-GL-M real batch: masked CE at the artificial gaps only, generator only
+                Y = crop_with_foreground(real[int(rng.integers(len(real)))], cfg.large, rng)
+                batch = make_batch(Y, None, cfg, rng, device, large=False)
+                with autocast():
+                    loss_g, terms, _, _ = generator_losses(G, batch, cfg, masked=True)
+                opt_g.zero_grad(set_to_none=True)
+                loss_g.backward()
+                opt_g.step()
+                logs = {"loss_g": float(loss_g.detach()), **{k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in terms.items()}, "batch": "real"}
+            else:
+                Y1 = source.draw()
+                Y2 = source.draw() if cfg.uses_global else None
+                batch = make_batch(Y1, Y2, cfg, rng, device, large=cfg.uses_global)
+                logs = {"batch": "synthetic"}
+                # discriminator step
+                if opt_d is not None:
+                    with torch.no_grad(), autocast():
+                        prob_d = foreground_probability(G(batch.x))
+                    loss_d = batch.x.new_zeros(())
+                    with autocast():
+                        if d_local is not None:
+                            loss_dl = lsgan_d_loss(d_local(batch.y), d_local(prob_d))
+                            loss_d = loss_d + loss_dl
+                            logs["loss_d_local"] = float(loss_dl.detach())
+                        if d_global is not None:
+                            loss_dg = global_d_loss(d_global(batch.y, batch.y2), d_global((prob_d > 0.5).float(), batch.y))
+                            loss_d = loss_d + loss_dg
+                            logs["loss_d_global"] = float(loss_dg.detach())
+                    opt_d.zero_grad(set_to_none=True)
+                    loss_d.float().backward()
+                    opt_d.step()
+                # generator step
+                with autocast():
+                    loss_g, terms, _, _ = generator_losses(G, batch, cfg, d_local, d_global)
+                opt_g.zero_grad(set_to_none=True)
+                loss_g.float().backward()
+                opt_g.step()
+                logs.update({"loss_g": float(loss_g.detach()), **{k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in terms.items()}})
+            seconds += time.perf_counter() - t_step
+            logs["step"] = step
+            logs["s_per_step"] = time.perf_counter() - t_step
+            if step % cfg.val_every == 0 or step == cfg.steps:
+                logs.update(validate(G, val, device))
+                rio.write_image(out / "previews" / f"step_{step:06d}.png", preview(G, val, device))
+            if step % cfg.log_every == 0 or "val_ce" in logs:
+                log.write(json.dumps(logs) + "\n")
+                log.flush()
+            if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                save_training_state(ckpt, modules, optimisers, {"step": step, "seconds": seconds, "config": _config_dict(cfg)})
+            if on_step:
+                on_step(step, logs)
+    finally:
+        log.close()
+    card = _config_dict(cfg)
+    card.update(
+        arch=VARIANT_ARCH[cfg.variant],
+        steps_done=step,
+        train_seconds=round(seconds, 1),
+        device=str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""),
+        torch=torch.__version__,
+        software=f"rootrepair {__version__}",
+        wall_seconds_this_session=round(time.perf_counter() - t0, 1),
+    )
+    return save_generator(out / "generator", G, card)
+
+
+def _config_dict(cfg: TrainConfig) -> dict:
+    d = dataclasses.asdict(cfg)
+    d["large"] = list(cfg.large)
+    d["betas"] = list(cfg.betas)
+    return d
+
+
+def config_from_dict(d: dict) -> TrainConfig:
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    d = {k: v for k, v in d.items() if k in fields}
+    d["large"] = tuple(d["large"])
+    d["betas"] = tuple(d["betas"])
+    return TrainConfig(**d)
+
+
+def seconds_per_step(cfg: TrainConfig, steps: int = 3) -> float:
+    """Mean seconds of a training step (after one warm-up), for the benchmark."""
+    import tempfile
+
+    times: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        c = dataclasses.replace(cfg, out=tmp + "/run", steps=steps + 1, val_every=10**9, checkpoint_every=10**9, log_every=1)
+        train(c, on_step=lambda s, logs: times.append(logs["s_per_step"]) if s > 1 else None)
+    return float(np.mean(times)) if times else math.nan
