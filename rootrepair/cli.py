@@ -5,6 +5,7 @@ Heavy imports (torch, skan) happen inside the commands, so ``rootrepair --help``
 """
 from __future__ import annotations
 
+import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -177,6 +178,92 @@ def _print_summary(report) -> None:
             continue
         table.add_row(*[str(row[c]) if c in ("trait", "n") else f"{row[c]:.4g}" for c in cols])
     out.print(table)
+
+
+# ----------------------------------------------------------------------------- inpaint
+
+
+def _parse_shard(shard: Optional[str]):
+    if shard is None:
+        return None
+    try:
+        i, n = (int(v) for v in shard.split("/"))
+    except ValueError:
+        raise RootRepairError(f"--shard must look like i/n (e.g. 0/8), got {shard!r}") from None
+    return i, n
+
+
+@app.command("inpaint")
+def inpaint_cli(
+    input_path: Path = typer.Argument(..., help="A mask file or a folder of masks (walked recursively)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output folder (default <INPUT>-repaired)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Shipped model name or checkpoint .json path (default: the shipped model)."),
+    mode: str = typer.Option("add", "--mode", help="add: keep every input pixel, add repaired ones; replace: the network's mask as is."),
+    threshold: float = typer.Option(0.5, "--threshold", help="Foreground where the network's probability exceeds this."),
+    overlays: bool = typer.Option(True, "--overlays/--no-overlays", help="Write overlays: input in white, added pixels in red."),
+    force: bool = typer.Option(False, "--force", help="Repair again files the manifest says are done."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="i/n: process every n-th file starting at i (0-based), for SLURM arrays."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch default)."),
+    tile: int = typer.Option(256, "--tile", help="Tile side in px (multiple of 16)."),
+    overlap: int = typer.Option(64, "--overlap", help="Tile overlap in px (multiple of 16)."),
+    batch: int = typer.Option(8, "--batch", help="Tiles per forward pass."),
+    foreground: str = typer.Option("auto", "--foreground", help="Which pixels are roots: white, black or auto."),
+) -> None:
+    """Repair gaps in every mask of INPUT; write repaired masks, overlays and a manifest.
+
+    Inputs are never modified. Re-running skips finished files.
+    Example: rootrepair inpaint season2/   (writes season2-repaired/)
+    """
+    with _errors():
+        from rootrepair.inpaint import InpaintSettings, default_output, repair_folder
+
+        settings = InpaintSettings(tile=tile, overlap=overlap, batch=batch, threshold=threshold, mode=mode,
+                                   device=device, threads=threads, foreground=foreground)
+        out_dir = output or default_output(input_path)
+        t0 = time.perf_counter()
+        with _progress() as bar:
+            task = bar.add_task("repairing", total=None, rate="")
+            state = {"n": 0}
+
+            def on_image(entry):
+                state["n"] += 1
+                rate = state["n"] / max(time.perf_counter() - t0, 1e-9)
+                bar.update(task, advance=1, rate=f"{rate:.2f} img/s")
+                if entry.get("status") == "failed":
+                    bar.console.print(f"[red]failed:[/] {entry['error']}", highlight=False)
+
+            result = repair_folder(input_path, out_dir, model_name=model, settings=settings, overlays=overlays,
+                                   force=force, shard=_parse_shard(shard),
+                                   on_start=lambda n: bar.update(task, total=n), on_image=on_image)
+        table = Table(title=f"repaired into {out_dir}")
+        for c in ("repaired", "skipped (done before)", "failed", "pixels added", "components before -> after"):
+            table.add_column(c, justify="right")
+        added = sum(e["pixels_added"] for e in result.done)
+        before = sum(e["components_before"] for e in result.done)
+        after = sum(e["components_after"] for e in result.done)
+        table.add_row(str(len(result.done)), str(len(result.skipped)), str(len(result.failed)), str(added), f"{before} -> {after}")
+        out.print(table)
+        console.print(f"manifest: {result.manifest}", highlight=False)
+        if result.failed:
+            raise typer.Exit(1)
+
+
+@app.command("models")
+def models_cli() -> None:
+    """List the shipped models with their cards."""
+    with _errors():
+        from rootrepair.models.checkpoint import DEFAULT_MODEL, SHIPPED_DIR, shipped_models
+
+        table = Table(title=f"shipped models ({SHIPPED_DIR})")
+        for c in ("name", "variant", "arch", "width", "steps", "device", "default"):
+            table.add_column(c)
+        for m in shipped_models():
+            table.add_row(m["id"], m.get("variant", "?"), m.get("arch", "?"), str(m.get("base", "?")),
+                          str(m.get("steps_done", "?")), str(m.get("device", "?")), "yes" if m["id"] == DEFAULT_MODEL else "")
+        out.print(table)
+        for card in sorted(SHIPPED_DIR.glob("*.md")):
+            console.print(f"model card: {card}", highlight=False)
 
 
 # ------------------------------------------------------------------------------- synth

@@ -40,10 +40,10 @@ class FolderTraits:
 def masks_in(folder: Path) -> tuple[list[Path], list[Path]]:
     """Images under a folder; a folder written by ``rootrepair inpaint`` has its overlays left out."""
     images, skipped = rio.list_images(folder)
-    if folder.is_dir() and (folder / MANIFEST_JSON).is_file():
+    if folder.is_dir() and _manifests(folder):
         overlays = folder / OVERLAY_DIR
         images = [p for p in images if overlays not in p.parents]
-        skipped = [p for p in skipped if p.name not in (MANIFEST_JSON, "manifest.csv")]
+        skipped = [p for p in skipped if not (p.parent == folder and p.name.startswith("manifest"))]
     return images, skipped
 
 
@@ -89,14 +89,21 @@ def measure_folder(
 
 def before_folder_from_manifest(folder: Path) -> Path | None:
     """The input folder named by a ``rootrepair inpaint`` manifest, if there is one."""
-    manifest = folder / MANIFEST_JSON
-    if not manifest.is_file():
+    found = _manifests(folder)
+    if not found:
         return None
+    manifest = found[0]
     try:
         data = json.loads(manifest.read_text())
         return Path(data["input"])
     except (ValueError, KeyError, TypeError) as exc:
         raise RootRepairError(f"{manifest}: not a rootrepair manifest ({exc})") from None
+
+
+def _manifests(folder: Path) -> list[Path]:
+    """``manifest.json`` first, then shard manifests, of a folder written by ``rootrepair inpaint``."""
+    main = folder / MANIFEST_JSON
+    return ([main] if main.is_file() else []) + sorted(folder.glob("manifest-shard-*.json"))
 
 
 @dataclasses.dataclass

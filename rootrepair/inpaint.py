@@ -1,0 +1,330 @@
+"""Whole-image inference: tiles -> G -> blend, and repairing a folder of masks safely.
+
+Library code: no typer, no rich. Progress reaches the CLI through callbacks.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import ndimage as ndi
+
+from rootrepair import __version__
+from rootrepair import io as rio
+from rootrepair.errors import RootRepairError
+from rootrepair.models.networks import foreground_probability
+from rootrepair.report import MANIFEST_JSON, OVERLAY_DIR
+from rootrepair.tiling import bands, padded, taper_window
+
+MODES = ("add", "replace")
+
+
+@dataclasses.dataclass(frozen=True)
+class InpaintSettings:
+    """How masks are repaired; recorded in the manifest."""
+
+    tile: int = 256  # tile side (px), a multiple of 16
+    overlap: int = 64  # overlap between tiles (px), a multiple of 16
+    batch: int = 8  # tiles per forward pass
+    threshold: float = 0.5  # foreground where the probability exceeds this
+    mode: str = "add"  # add: keep every input pixel and add the repaired ones; replace: the network's mask
+    device: str = "auto"
+    threads: int = 0  # CPU threads (0: torch default)
+    amp: bool = True  # bfloat16 on CUDA
+    foreground: str = "auto"
+
+    def __post_init__(self):
+        if self.tile % 16 or self.overlap % 16 or not 0 <= self.overlap < self.tile // 2 + 1:
+            raise RootRepairError(f"tile ({self.tile}) and overlap ({self.overlap}) must be multiples of 16, overlap <= tile / 2")
+        if not 0.0 < self.threshold < 1.0:
+            raise RootRepairError(f"threshold must be between 0 and 1, got {self.threshold}")
+        if self.mode not in MODES:
+            raise RootRepairError(f"mode must be one of {MODES}, got {self.mode!r}")
+
+
+def prepare_model(model: torch.nn.Module, settings: InpaintSettings) -> tuple[torch.nn.Module, torch.device]:
+    from rootrepair.train import resolve_device
+
+    device = resolve_device(settings.device)
+    if settings.threads and device.type == "cpu":
+        torch.set_num_threads(settings.threads)
+    model = model.to(device).eval()
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    return model, device
+
+
+@torch.inference_mode()
+def _predict_tiles(model, tiles: np.ndarray, device, amp: bool) -> np.ndarray:
+    x = torch.from_numpy(tiles.astype(np.float32)[:, None]).to(device)
+    if device.type == "cuda":
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
+        logits = model(x)
+    return foreground_probability(logits)[:, 0].float().cpu().numpy()
+
+
+def predict_rows(
+    model: torch.nn.Module,
+    mask: np.ndarray,
+    settings: InpaintSettings = InpaintSettings(),
+    *,
+    device: torch.device | None = None,
+    emit: Callable[[int, np.ndarray], None],
+    on_tiles: Callable[[int], None] | None = None,
+) -> None:
+    """Run G over a mask of any size in overlapping tiles; hand back finished rows.
+
+    ``emit(row, prob)`` receives consecutive blocks of rows of the foreground
+    probability, (k, W) float32, top to bottom; only one band of tiles is held in
+    memory. Tiles without foreground are not run (their probability is 0): a blind
+    inpainting network has nothing to connect there.
+    """
+    if device is None:
+        device = next(model.parameters()).device
+    tile, overlap = settings.tile, settings.overlap
+    stride = tile - overlap
+    src = padded(np.asarray(mask, bool), tile, overlap)
+    W = src.shape[1]
+    h, w = mask.shape
+    window = taper_window(tile, overlap)
+    acc = np.zeros((tile, W), np.float32)
+    wsum = np.zeros((tile, W), np.float32)
+    done = 0  # rows of the padded image already handed back
+    band_list = list(bands(mask.shape, tile, overlap))
+
+    def _emit(rows_padded_end: int) -> None:
+        nonlocal done
+        lo, hi = max(done, overlap), min(rows_padded_end, overlap + h)
+        if hi > lo:
+            a = acc[lo - band_start : hi - band_start, overlap : overlap + w]
+            s = wsum[lo - band_start : hi - band_start, overlap : overlap + w]
+            emit(lo - overlap, np.divide(a, s, out=np.zeros_like(a), where=s > 0))
+        done = rows_padded_end
+
+    for k, (band_start, origins) in enumerate(band_list):
+        todo = [(r, c) for r, c in origins if src[r : r + tile, c : c + tile].any()]
+        for c in (c for _, c in origins):
+            wsum[:, c : c + tile] += window
+        for i in range(0, len(todo), settings.batch):
+            chunk = todo[i : i + settings.batch]
+            probs = _predict_tiles(model, np.stack([src[r : r + tile, c : c + tile] for r, c in chunk]), device, settings.amp)
+            for (_, c), p in zip(chunk, probs):
+                acc[:, c : c + tile] += p * window
+        if on_tiles:
+            on_tiles(len(origins))
+        last = k == len(band_list) - 1
+        _emit(band_start + (tile if last else stride))
+        if not last:
+            # rows [stride, tile) of this band are the first rows of the next one
+            acc[: tile - stride] = acc[stride:]
+            wsum[: tile - stride] = wsum[stride:]
+            acc[tile - stride :] = 0
+            wsum[tile - stride :] = 0
+
+
+def predict_probability(model, mask: np.ndarray, settings: InpaintSettings = InpaintSettings(), *, device=None) -> np.ndarray:
+    """(M, N) float32 foreground probability of a whole mask, tiled and blended."""
+    out = np.zeros(mask.shape, np.float32)
+
+    def emit(row, block):
+        out[row : row + len(block)] = block
+
+    predict_rows(model, mask, settings, device=device, emit=emit)
+    return out
+
+
+def repair_mask(model, mask: np.ndarray, settings: InpaintSettings = InpaintSettings(), *, device=None) -> np.ndarray:
+    """The repaired boolean mask: thresholded probability, composited by ``settings.mode``.
+
+    With ``mode="add"`` the input's foreground is never deleted.
+    """
+    mask = np.asarray(mask, bool)
+    out = np.zeros(mask.shape, bool)
+
+    def emit(row, block):
+        out[row : row + len(block)] = block > settings.threshold
+
+    predict_rows(model, mask, settings, device=device, emit=emit)
+    return out | mask if settings.mode == "add" else out
+
+
+def overlay(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """(M, N, 3) uint8: the input in white on black, pixels the repair added in red (paper Fig. 1)."""
+    img = np.zeros(before.shape + (3,), np.uint8)
+    img[before] = 255
+    img[after & ~before] = (230, 25, 25)
+    removed = before & ~after
+    img[removed] = (40, 120, 255)  # only in replace mode: pixels the network dropped, in blue
+    return img
+
+
+def count_components(mask: np.ndarray) -> int:
+    return int(ndi.label(mask, structure=np.ones((3, 3), bool))[1])
+
+
+# ------------------------------------------------------------------ folders
+
+
+@dataclasses.dataclass
+class FolderResult:
+    done: list[dict]
+    skipped: list[dict]
+    failed: list[dict]
+    manifest: Path
+
+
+def default_output(input_path: Path) -> Path:
+    input_path = Path(input_path)
+    name = input_path.stem if input_path.is_file() else input_path.name
+    return input_path.resolve().parent / f"{name}-repaired"
+
+
+def select_shard(paths: list[Path], shard: tuple[int, int] | None) -> list[Path]:
+    """Every n-th file starting at i (0-based), for ``--shard i/n``."""
+    if shard is None:
+        return paths
+    i, n = shard
+    if not (n >= 1 and 0 <= i < n):
+        raise RootRepairError(f"--shard i/n needs 0 <= i < n, got {i}/{n}")
+    return paths[i::n]
+
+
+def _manifest_name(shard) -> str:
+    return MANIFEST_JSON if shard is None else f"manifest-shard-{shard[0]}-of-{shard[1]}.json"
+
+
+def read_manifest_entries(out_dir: Path) -> dict[str, dict]:
+    """Entries of the folder's manifest and of any shard manifests, by input relative path."""
+    entries: dict[str, dict] = {}
+    for p in sorted(out_dir.glob("manifest*.json")):
+        try:
+            for e in json.loads(p.read_text()).get("files", []):
+                if e.get("status") == "ok":
+                    entries[e["input_rel"]] = e
+        except (ValueError, KeyError, TypeError):
+            continue
+    return entries
+
+
+def write_manifest(out_dir: Path, name: str, header: dict, entries: list[dict]) -> Path:
+    import pandas as pd
+
+    data = dict(header, files=entries)
+    path = rio.atomic_write(out_dir / name, lambda tmp: tmp.write_text(json.dumps(data, indent=2)))
+    rio.write_csv(path.with_suffix(".csv"), pd.DataFrame(entries))
+    return path
+
+
+def repair_folder(
+    input_path: str | Path,
+    output: str | Path | None = None,
+    *,
+    model_name: str | None = None,
+    settings: InpaintSettings = InpaintSettings(),
+    overlays: bool = True,
+    force: bool = False,
+    shard: tuple[int, int] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_image: Callable[[dict], None] | None = None,
+) -> FolderResult:
+    """Repair every mask under ``input_path`` into ``output`` (default ``<INPUT>-repaired``).
+
+    Inputs are never modified; sub-folders are mirrored; each file is written atomically;
+    a file already repaired with the same input and model (per the manifest) is skipped
+    unless ``force``; a bad file is recorded and the rest go on. The manifest
+    (JSON + CSV) is rewritten after every file, so an interrupted run loses nothing.
+    """
+    from rootrepair.models.checkpoint import load_generator
+
+    input_path = Path(input_path)
+    if not input_path.exists():
+        raise RootRepairError(f"{input_path}: no such file or folder")
+    out_dir = Path(output) if output is not None else default_output(input_path)
+    in_root = input_path.resolve() if input_path.is_dir() else input_path.resolve().parent
+    out_res = out_dir.resolve()
+    if out_res == in_root or in_root in out_res.parents or (input_path.is_dir() and out_res in in_root.parents):
+        raise RootRepairError(f"output {out_dir} must be outside the input folder {input_path} (and not contain it)")
+    images, skipped_files = rio.list_images(input_path)
+    images = select_shard(images, shard)
+    model, card = load_generator(model_name)
+    model, device = prepare_model(model, settings)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    previous = {} if force else read_manifest_entries(out_dir)
+    header = {
+        "software": f"rootrepair {__version__}",
+        "input": str(in_root),
+        "output": str(out_res),
+        "model": card["id"],
+        "model_sha256": card.get("sha256"),
+        "settings": dataclasses.asdict(settings),
+        "device": str(device),
+        "shard": list(shard) if shard else None,
+        "started": _dt.datetime.now().isoformat(timespec="seconds"),
+    }
+    mname = _manifest_name(shard)
+    own = {e["input_rel"]: e for e in previous.values()} if shard is None else {}
+    result = FolderResult([], [], [], out_dir / mname)
+    if on_start:
+        on_start(len(images))
+    for path in images:
+        rel = path.resolve().relative_to(in_root).as_posix()
+        out_rel = Path(rel).with_suffix(rio.output_suffix(path))
+        entry = {"input_rel": rel, "input": str(path.resolve()), "output": out_rel.as_posix()}
+        t0 = time.perf_counter()
+        try:
+            sha = rio.sha256_file(path)
+            prev = previous.get(rel)
+            if (
+                prev
+                and prev.get("input_sha256") == sha
+                and prev.get("model_sha256") == card.get("sha256")
+                and (out_dir / out_rel).is_file()
+            ):
+                result.skipped.append(prev)
+                own[rel] = prev
+                if on_image:
+                    on_image(dict(prev, status="skipped"))
+                continue
+            mask, info = rio.read_mask(path, foreground=settings.foreground)
+            repaired = repair_mask(model, mask, settings, device=device)
+            rio.write_mask(out_dir / out_rel, repaired, info)
+            if overlays:
+                rio.write_image(out_dir / OVERLAY_DIR / Path(rel).with_suffix(".png"), overlay(mask, repaired))
+            entry.update(
+                status="ok",
+                input_sha256=sha,
+                model=card["id"],
+                model_sha256=card.get("sha256"),
+                foreground=info.foreground,
+                height=info.shape[0],
+                width=info.shape[1],
+                pixels_added=int((repaired & ~mask).sum()),
+                pixels_removed=int((mask & ~repaired).sum()),
+                components_before=count_components(mask),
+                components_after=count_components(repaired),
+                seconds=round(time.perf_counter() - t0, 3),
+                note="JPEG input written as PNG (lossless)" if out_rel.suffix != path.suffix else "",
+            )
+            result.done.append(entry)
+            own[rel] = entry
+        except RootRepairError as exc:
+            entry.update(status="failed", error=str(exc))
+            result.failed.append(entry)
+        if on_image:
+            on_image(entry)
+        write_manifest(out_dir, mname, header, list(own.values()) + result.failed)
+    if shard is None:
+        # fold in the manifests of earlier shard runs so one manifest lists everything
+        merged = {**read_manifest_entries(out_dir), **own}
+        own = merged
+    header["finished"] = _dt.datetime.now().isoformat(timespec="seconds")
+    header["skipped_not_images"] = [str(p) for p in skipped_files]
+    write_manifest(out_dir, mname, header, list(own.values()) + result.failed)
+    return result

@@ -1,0 +1,87 @@
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from rootrepair.cli import app
+
+runner = CliRunner()
+
+
+def _save(path, m):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray((m * 255).astype(np.uint8)).save(path)
+
+
+@pytest.fixture
+def season(tmp_path):
+    expert = np.zeros((60, 40), bool)
+    expert[5:55, 20] = True
+    gappy = expert.copy()
+    gappy[25:30, 20] = False
+    _save(tmp_path / "season" / "plant1.png", gappy)
+    _save(tmp_path / "season" / "sub" / "plant2.png", gappy)
+    _save(tmp_path / "expert" / "plant1.png", expert)
+    _save(tmp_path / "expert" / "sub" / "plant2.png", expert)
+    _save(tmp_path / "expert" / "lonely.png", expert)
+    (tmp_path / "season" / "broken.png").write_bytes(b"garbage")
+    return tmp_path
+
+
+def test_traits_compare_writes_xlsx_that_reads_back(season):
+    out = season / "t.xlsx"
+    r = runner.invoke(app, ["traits", str(season / "season"), "--before", str(season / "season"),
+                            "--compare", str(season / "expert"), "-o", str(out), "--qc", str(season / "qc")])
+    assert r.exit_code == 1, r.output  # broken.png failed, the rest went on
+    assert "broken.png" in r.output and "lonely" in r.output
+    sheets = pd.read_excel(out, sheet_name=None)
+    assert set(sheets) == {"traits", "comparison", "summary", "settings"}
+    comp = sheets["comparison"].set_index(["image", "trait"])
+    # gappy: pieces of 20 and 25 px -> 2 components, length 19 + 24 = 43; the expert: 50 px -> 1 and 49
+    assert comp.loc[("plant1", "components"), "expert"] == 1
+    assert comp.loc[("plant1", "components"), "before"] == 2
+    assert comp.loc[("sub/plant2", "tip_count"), "after"] == 4
+    assert comp.loc[("plant1", "total_length_px"), "expert"] == pytest.approx(49)
+    assert comp.loc[("plant1", "total_length_px"), "error_after_pct"] == pytest.approx(100 * 6 / 49)
+    assert (season / "t-comparison.csv").exists() and (season / "t-summary.csv").exists()
+    assert (season / "qc" / "after" / "plant1.qc.png").exists()
+
+
+def test_traits_refuses_to_overwrite(season):
+    out = season / "t.xlsx"
+    args = ["traits", str(season / "expert"), "-o", str(out)]
+    assert runner.invoke(app, args).exit_code == 0
+    r = runner.invoke(app, args)
+    assert r.exit_code == 1 and "--force" in r.output
+    assert runner.invoke(app, args + ["--force"]).exit_code == 0
+
+
+def test_traits_in_mm(season):
+    out = season / "mm.xlsx"
+    r = runner.invoke(app, ["traits", str(season / "expert"), "-o", str(out), "--dpi", "254"])
+    assert r.exit_code == 0, r.output
+    t = pd.read_excel(out, sheet_name="traits")
+    assert "total_length_mm" in t.columns
+    assert t["total_length_mm"].iloc[0] == pytest.approx(4.9)
+
+
+def test_traits_path_never_imports_torch(season):
+    import subprocess
+
+    code = (
+        "import sys; from typer.testing import CliRunner; from rootrepair.cli import app; "
+        f"r = CliRunner().invoke(app, ['traits', r'{season / 'expert'}', '-o', r'{season / 'x.xlsx'}']); "
+        "assert r.exit_code == 0, r.output; print('torch' in sys.modules)"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "False"
+
+
+def test_version_and_help():
+    assert runner.invoke(app, ["--version"]).output.startswith("rootrepair ")
+    r = runner.invoke(app, [])
+    assert "traits" in r.output and "inpaint" in r.output

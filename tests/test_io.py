@@ -1,0 +1,106 @@
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from rootrepair import io as rio
+from rootrepair.errors import MaskReadError
+
+
+def _roots(shape=(20, 30)):
+    m = np.zeros(shape, bool)
+    m[5, 2:25] = True
+    m[5:15, 10] = True
+    return m
+
+
+def test_png_white_on_black_roundtrip(tmp_path):
+    m = _roots()
+    Image.fromarray((m * 255).astype(np.uint8)).save(tmp_path / "a.png")
+    got, info = rio.read_mask(tmp_path / "a.png")
+    assert np.array_equal(got, m)
+    assert info.foreground == "white" and not info.guessed
+    rio.write_mask(tmp_path / "b.png", got, info)
+    again, _ = rio.read_mask(tmp_path / "b.png")
+    assert np.array_equal(again, m)
+
+
+def test_black_roots_on_white_are_detected_with_a_warning(tmp_path):
+    m = _roots()
+    Image.fromarray(np.where(m, 0, 255).astype(np.uint8)).save(tmp_path / "a.png")
+    with pytest.warns(rio.PolarityWarning, match="black"):
+        got, info = rio.read_mask(tmp_path / "a.png")
+    assert np.array_equal(got, m)
+    assert info.foreground == "black"
+    # written back in the same polarity
+    rio.write_mask(tmp_path / "b.png", got, info)
+    assert np.asarray(Image.open(tmp_path / "b.png"))[0, 0] == 255
+
+
+def test_explicit_foreground_overrides_auto(tmp_path):
+    m = _roots()
+    Image.fromarray((m * 255).astype(np.uint8)).save(tmp_path / "a.png")
+    got, _ = rio.read_mask(tmp_path / "a.png", foreground="black")
+    assert np.array_equal(got, ~m)
+
+
+def test_16bit_tiff_with_small_values_and_rgb_and_palette(tmp_path):
+    m = _roots()
+    tifffile.imwrite(tmp_path / "a.tif", (m * 1).astype(np.uint16))  # 0/1 labels in 16 bit
+    got, info = rio.read_mask(tmp_path / "a.tif")
+    assert np.array_equal(got, m) and info.dtype == "uint16"
+    rgb = np.zeros(m.shape + (3,), np.uint8)
+    rgb[m] = (255, 255, 255)
+    Image.fromarray(rgb).save(tmp_path / "c.png")
+    assert np.array_equal(rio.read_mask(tmp_path / "c.png")[0], m)
+    Image.fromarray((m * 255).astype(np.uint8)).convert("P").save(tmp_path / "d.png")
+    assert np.array_equal(rio.read_mask(tmp_path / "d.png")[0], m)
+
+
+def test_jpeg_artefacts_are_thresholded_at_half_range(tmp_path):
+    m = np.zeros((40, 40), bool)
+    m[10:30, 18:22] = True
+    Image.fromarray((m * 255).astype(np.uint8)).save(tmp_path / "a.jpg", quality=70)
+    got, _ = rio.read_mask(tmp_path / "a.jpg")
+    assert (got != m).mean() < 0.02
+
+
+def test_binarise_rule():
+    assert rio.binarise(np.array([[0, 1]], np.uint16)).tolist() == [[False, True]]
+    assert rio.binarise(np.array([[0, 200, 255]], np.uint8)).tolist() == [[False, True, True]]
+    assert rio.binarise(np.array([[10, 10]], np.uint8)).tolist() == [[False, False]]
+
+
+def test_multipage_tiff_is_refused(tmp_path):
+    tifffile.imwrite(tmp_path / "s.tif", np.zeros((3, 8, 8), np.uint8), photometric="minisblack")
+    with pytest.raises(MaskReadError, match="multi-page"):
+        rio.read_mask(tmp_path / "s.tif")
+
+
+def test_bad_files_name_the_file(tmp_path):
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    with pytest.raises(MaskReadError, match="bad.png"):
+        rio.read_mask(tmp_path / "bad.png")
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(MaskReadError, match="empty"):
+        rio.read_mask(tmp_path / "empty.png")
+
+
+def test_list_images_walks_recursively_and_skips_non_images(tmp_path):
+    (tmp_path / "sub").mkdir()
+    for p in ("a.png", "sub/b.TIF", "notes.txt", ".hidden.png"):
+        (tmp_path / p).write_bytes(b"x")
+    images, skipped = rio.list_images(tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in images] == ["a.png", "sub/b.TIF"]
+    assert [p.name for p in skipped] == ["notes.txt"]
+    assert rio.image_key(images[1], tmp_path) == "sub/b"
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    def boom(tmp):
+        tmp.write_text("half")
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        rio.atomic_write(tmp_path / "x.txt", boom)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,114 @@
+import math
+
+import numpy as np
+import pytest
+from numpy.testing import assert_almost_equal
+from skimage.draw import circle_perimeter
+
+from rootrepair.traits import EmptyMaskWarning, TraitSettings, dpi_to_mm, measure_traits, trait_names
+
+
+def test_horizontal_line_length(line_mask):
+    t = measure_traits(line_mask)
+    assert_almost_equal(t["total_length_px"], 100)
+    assert t["tip_count"] == 2 and t["branch_point_count"] == 0 and t["components"] == 1
+    assert t["network_area_px2"] == 101
+    assert t["width_px"] == 101 and t["depth_px"] == 1
+    assert t["median_root_count"] == 1
+
+
+def test_diagonal_line_length():
+    m = np.zeros((110, 110), bool)
+    idx = np.arange(101)
+    m[idx + 3, idx + 3] = True
+    assert_almost_equal(measure_traits(m)["total_length_px"], 100 * math.sqrt(2))
+
+
+def test_y_has_three_tips_and_one_branch_point(y_mask):
+    t = measure_traits(y_mask)
+    assert t["tip_count"] == 3
+    assert t["branch_point_count"] == 1
+    assert_almost_equal(t["total_length_px"], 19 + 1 + 2 * 14 * math.sqrt(2), decimal=0)
+
+
+def test_wide_root_does_not_sprout_fake_tips():
+    m = np.zeros((120, 40), bool)
+    m[10:110, 17:23] = True  # a 6-px wide root
+    t = measure_traits(m)
+    assert t["tip_count"] == 2
+    assert t["branch_point_count"] == 0
+
+
+def test_ring_has_no_tips():
+    m = np.zeros((60, 60), bool)
+    rr, cc = circle_perimeter(30, 30, 20)
+    m[rr, cc] = True
+    t = measure_traits(m)
+    assert t["tip_count"] == 0 and t["components"] == 1
+
+
+def test_two_lines_are_two_components():
+    m = np.zeros((20, 50), bool)
+    m[5, 2:40] = True
+    m[15, 2:40] = True
+    t = measure_traits(m)
+    assert t["components"] == 2 and t["tip_count"] == 4
+    assert t["median_root_count"] == 0 and t["max_root_count"] == 1  # rows between them are empty
+
+
+def test_min_component_px_ignores_specks():
+    m = np.zeros((20, 50), bool)
+    m[5, 2:40] = True
+    m[15, 10:12] = True
+    assert measure_traits(m, TraitSettings(min_component_px=5))["components"] == 1
+
+
+def test_l_shape_convex_hull_area():
+    m = np.zeros((20, 20), bool)
+    m[2:12, 2] = True  # vertical arm, pixel centres rows 2..11
+    m[11, 2:12] = True  # horizontal arm, cols 2..11
+    t = measure_traits(m)
+    # hull of the pixel centres is the triangle (2,2), (11,2), (11,11): 9 * 9 / 2
+    assert_almost_equal(t["convex_hull_area_px2"], 40.5)
+    assert_almost_equal(t["solidity"], 19 / 40.5)
+
+
+def test_diameter_of_a_band():
+    m = np.zeros((40, 200), bool)
+    m[10:15, 5:195] = True  # 5 px wide
+    t = measure_traits(m)
+    assert t["median_diameter_px"] == 5
+    assert t["max_diameter_px"] == 5
+    # cylinders of diameter 5 along the skeleton; the skeleton's last pixels sit nearer
+    # the band's ends, where the diameter is smaller
+    assert t["volume_px3"] == pytest.approx(t["total_length_px"] * math.pi * 25 / 4, rel=0.01)
+    assert t["volume_px3"] < t["total_length_px"] * math.pi * 25 / 4
+    assert t["length_diam_3_6_px"] == pytest.approx(t["total_length_px"])
+
+
+def test_dpi_conversion(line_mask):
+    px = 25.4 / 254  # 254 dpi: 0.1 mm per pixel
+    assert_almost_equal(dpi_to_mm(254), px)
+    t = measure_traits(line_mask, TraitSettings(px_size_mm=px))
+    assert_almost_equal(t["total_length_mm"], 10.0)
+    assert_almost_equal(t["network_area_mm2"], 101 * 0.01)
+    assert "total_length_px" not in t
+
+
+def test_lower_length_share():
+    m = np.zeros((100, 20), bool)
+    m[0:99, 10] = True  # vertical root, depth 99: the lower two thirds start at row 33
+    t = measure_traits(m)
+    assert_almost_equal(t["lower_length_share"], 65 / 98, decimal=2)
+
+
+def test_empty_mask_gives_zeros_and_warns():
+    with pytest.warns(EmptyMaskWarning):
+        t = measure_traits(np.zeros((10, 10), bool))
+    assert all(v == 0 for v in t.values())
+    assert list(t) == trait_names()
+
+
+def test_bad_settings_say_what_is_wrong():
+    with pytest.raises(Exception, match="px_size_mm"):
+        TraitSettings(px_size_mm=-1)
