@@ -49,7 +49,10 @@ def _count(rng: np.random.Generator, per_patch: tuple[int, int], shape: tuple[in
     scale = shape[0] * shape[1] / PATCH_AREA
     lo, hi = per_patch
     expected = rng.uniform(lo, hi) * scale
-    return int(rng.poisson(expected)) if scale > 4 else int(round(expected))
+    if scale > 4:
+        return int(rng.poisson(expected))
+    whole = math.floor(expected)  # small images: round up with the probability of the fraction
+    return int(whole + (rng.random() < expected - whole))
 
 
 def _centres(rng: np.random.Generator, mask: np.ndarray, n: int) -> np.ndarray:

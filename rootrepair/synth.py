@@ -120,6 +120,11 @@ class RootSystem:
     def apex_count(self) -> int:
         return len(self.roots)
 
+    @property
+    def end_count(self) -> int:
+        """End points a skeleton of the mask should have: every apex, and the base of each primary root."""
+        return len(self.roots) + sum(r.order == 1 for r in self.roots)
+
     def truth(self) -> dict:
         """Ground truth as JSON-ready data (pixel units; ``px_size_mm`` given)."""
         return {
@@ -129,6 +134,7 @@ class RootSystem:
             "px_size_mm": self.config.px_size_mm,
             "total_length_px": self.total_length,
             "apex_count": self.apex_count,
+            "end_count": self.end_count,
             "roots": [
                 {
                     "order": r.order,
@@ -335,6 +341,7 @@ def write_dataset(
             "px_size_mm": cfg.px_size_mm,
             "true_length_px": system.total_length,
             "apex_count": system.apex_count,
+            "end_count": system.end_count,
             "foreground_px": int(system.mask.sum()),
         }
         if gaps:

@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from rootrepair.errors import RootRepairError
+from rootrepair.synth import Root, generate_root_system, get_preset, rasterise, write_dataset
+from rootrepair.traits import measure_traits
+
+
+def small(**kw):
+    return get_preset("chickpea", height=600, width=300, **kw)
+
+
+def test_same_seed_same_roots():
+    a = generate_root_system(small(), 7)
+    b = generate_root_system(small(), 7)
+    c = generate_root_system(small(), 8)
+    assert np.array_equal(a.mask, b.mask)
+    assert a.total_length == b.total_length
+    assert not np.array_equal(a.mask, c.mask)
+
+
+def test_ground_truth_is_consistent():
+    s = generate_root_system(small(), 3)
+    assert s.apex_count == len(s.roots) > 1
+    orders = {r.order for r in s.roots}
+    assert orders <= {1, 2, 3} and 1 in orders and 2 in orders
+    assert all(r.parent < i for i, r in enumerate(s.roots))
+    assert s.mask.shape == (600, 300) and s.mask.any()
+    truth = s.truth()
+    assert truth["apex_count"] == s.apex_count and len(truth["roots"]) == s.apex_count
+
+
+def test_presets_and_errors():
+    f = generate_root_system(get_preset("fibrous", height=600, width=300), 1)
+    assert sum(r.order == 1 for r in f.roots) >= 3
+    with pytest.raises(RootRepairError, match="chickpea"):
+        get_preset("maize")
+
+
+def test_rasterised_tube_has_the_radius():
+    root = Root(np.array([[10.0, 10.0], [10.0, 90.0]]), np.array([2.0, 2.0]), 1, -1)
+    m = rasterise([root], (21, 101))
+    assert m[:, 50].sum() == 5  # pixel centres within 2 px of the axis: rows 8..12
+
+
+def test_measured_length_matches_truth_without_crossings():
+    """Unbranched roots never cross: the skeleton length is the polyline length within 3%."""
+    for seed in range(5):
+        s = generate_root_system(small(max_order=1), seed)
+        t = measure_traits(s.mask)
+        assert t["total_length_px"] == pytest.approx(s.total_length, rel=0.03)
+        assert t["tip_count"] == s.end_count == 2  # the apex and the base
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_measured_tips_match_apices_on_a_branched_root_without_crossings(seed):
+    s = generate_root_system(small(max_order=2, branch_spacing=(120.0, 200.0), lateral_length=(0.04, 0.06)), seed)
+    t = measure_traits(s.mask)
+    assert t["total_length_px"] == pytest.approx(s.total_length, rel=0.03)
+    assert t["tip_count"] == s.end_count == s.apex_count + 1  # every apex, and the taproot's base
