@@ -124,9 +124,11 @@ def traits_cli(
         )
         if not folder.exists():
             raise RootRepairError(f"{folder}: no such file or folder")
+        before_only = None
         if before is None and folder.is_dir():
-            before = before_folder_from_manifest(folder)
-            if before is not None:
+            found = before_folder_from_manifest(folder)
+            if found is not None:
+                before, before_only = found
                 console.print(f"masks before repair (from the manifest): {before}", highlight=False)
         if output is None:
             output = folder.resolve().parent / f"{folder.resolve().name}-traits.xlsx"
@@ -145,6 +147,7 @@ def traits_cli(
                     qc_dir=(qc / name if (before or compare) else qc) if qc is not None else None,
                     on_start=lambda n: bar.update(task, total=n),
                     on_image=lambda p: bar.advance(task),
+                    only=before_only if name == "before" else None,
                 )
             _report_failures(ft.failures, ft.skipped)
             failures += ft.failures

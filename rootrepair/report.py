@@ -55,14 +55,20 @@ def measure_folder(
     qc_dir: str | Path | None = None,
     on_image: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
+    only: list[str] | None = None,
 ) -> FolderTraits:
     """Measure the traits of every mask under ``folder`` (a folder or one file).
 
     A file that cannot be read is recorded in ``failures`` and the rest go on.
+    ``only``: relative paths to measure (the others are left out), e.g. the inputs a
+    manifest says were repaired.
     ``qc_dir``: write one QC picture per mask there (mirroring sub-folders).
     """
     folder = Path(folder)
     images, skipped = masks_in(folder)
+    if only is not None:
+        wanted = set(only)
+        images = [p for p in images if p.relative_to(folder).as_posix() in wanted]
     if on_start:
         on_start(len(images))
     rows, keys, failures = [], [], []
@@ -87,17 +93,20 @@ def measure_folder(
     return FolderTraits(folder, table, failures, [str(p) for p in skipped])
 
 
-def before_folder_from_manifest(folder: Path) -> Path | None:
-    """The input folder named by a ``rootrepair inpaint`` manifest, if there is one."""
+def before_folder_from_manifest(folder: Path) -> tuple[Path, list[str]] | None:
+    """The input folder named by a ``rootrepair inpaint`` manifest and the inputs it repaired."""
     found = _manifests(folder)
     if not found:
         return None
-    manifest = found[0]
-    try:
-        data = json.loads(manifest.read_text())
-        return Path(data["input"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise RootRepairError(f"{manifest}: not a rootrepair manifest ({exc})") from None
+    root, repaired = None, set()
+    for manifest in found:
+        try:
+            data = json.loads(manifest.read_text())
+            root = root or Path(data["input"])
+            repaired |= {e["input_rel"] for e in data.get("files", []) if e.get("status") == "ok"}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RootRepairError(f"{manifest}: not a rootrepair manifest ({exc})") from None
+    return root, sorted(repaired)
 
 
 def _manifests(folder: Path) -> list[Path]:

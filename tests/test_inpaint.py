@@ -1,0 +1,184 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from scipy import ndimage as ndi
+from typer.testing import CliRunner
+
+from rootrepair.cli import app
+from rootrepair.errors import RootRepairError
+from rootrepair.inpaint import InpaintSettings, predict_probability, repair_folder, repair_mask, select_shard
+from rootrepair.models.checkpoint import save_generator
+from rootrepair.models.networks import UNetGenerator
+from rootrepair.tiling import bands, grid, taper_window
+
+runner = CliRunner()
+
+
+class Bridge(torch.nn.Module):
+    """A stand-in 'network' with a known answer: foreground where a 5x5 box filter finds any input.
+
+    Translation-equivariant with a small reach, so tiled and untiled outputs must agree exactly
+    away from nothing; it also fills 1-2 px gaps, like a repair would.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        box = torch.nn.functional.avg_pool2d(x, 5, stride=1, padding=2, count_include_pad=True)
+        fg = (box > 0).float()
+        return torch.cat([1 - fg, fg], dim=1) * 20 - 10  # logits
+
+
+def test_taper_window_and_grid():
+    w = taper_window(64, 16)
+    assert w.shape == (64, 64) and w[32, 32] == 1 and 0 < w[0, 0] < w[0, 32] < 1
+    assert grid(100, 64, 48) == [0, 48]
+    assert grid(50, 64, 48) == [0]
+    starts = [r for r, _ in bands((300, 200), 64, 16)]
+    assert starts == grid(300 + 32, 64, 48)
+
+
+def test_tiled_output_equals_a_single_pass():
+    m = np.zeros((150, 230), bool)
+    m[10:140, 100:103] = True
+    m[70:73, 5:225] = True
+    m[40:42, 100:103] = False  # a 2-px gap
+    full = torch.softmax(Bridge()(torch.from_numpy(m.astype(np.float32))[None, None]), 1)[0, 1].numpy()
+    for tile, overlap in [(64, 16), (96, 32), (256, 64)]:
+        p = predict_probability(Bridge(), m, InpaintSettings(tile=tile, overlap=overlap, batch=3))
+        assert np.abs(p - full).max() < 1e-5, (tile, overlap)
+
+
+def test_tiled_trained_like_unet_has_no_seams():
+    """A real U-Net (random weights, eval mode) tiled vs untiled on an image it fits whole."""
+    torch.manual_seed(0)
+    g = UNetGenerator(base=4)
+    g.train()
+    for _ in range(3):  # settle the BN statistics on mask-like input
+        g((torch.rand(4, 1, 64, 64) > 0.95).float())
+    g.eval()
+    m = np.zeros((192, 192), bool)
+    m[20:170, 90:93] = True
+    with torch.no_grad():
+        full = torch.softmax(g(torch.from_numpy(m.astype(np.float32))[None, None]), 1)[0, 1].numpy()
+    p = predict_probability(g, m, InpaintSettings(tile=128, overlap=48))
+    near = ndi.binary_dilation(m, iterations=3)  # skipped empty tiles give 0, not the prior, far away
+    assert np.abs(p - full)[near].mean() < 0.01
+    assert ((p > 0.5) == (full > 0.5)).mean() > 0.999
+
+
+def test_add_mode_never_deletes_input_pixels():
+    m = np.zeros((80, 80), bool)
+    m[10:70, 40] = True
+    m[30:32, 40] = False
+    eraser = Bridge()
+    out = repair_mask(eraser, m, InpaintSettings(tile=64, overlap=16))
+    assert out[30:32, 40].all() and (out >= m).all()
+    assert repair_mask(eraser, m, InpaintSettings(tile=64, overlap=16, threshold=0.5, mode="replace")).sum() >= m.sum()
+
+
+def test_empty_tiles_are_skipped():
+    calls = []
+
+    class Counting(Bridge):
+        def forward(self, x):
+            calls.append(x.shape[0])
+            return super().forward(x)
+
+    m = np.zeros((400, 400), bool)
+    m[10:20, 10:20] = True
+    p = predict_probability(Counting(), m, InpaintSettings(tile=64, overlap=16, batch=64))
+    assert sum(calls) < 4  # only the tiles that see the square
+    assert p[200:, 200:].max() == 0
+
+
+def test_shard_selection():
+    files = list(range(10))
+    assert select_shard(files, (1, 3)) == [1, 4, 7]
+    with pytest.raises(RootRepairError):
+        select_shard(files, (3, 3))
+
+
+@pytest.fixture
+def model_path(tmp_path, monkeypatch):
+    """A checkpoint of the Bridge net, registered as the unet arch so load_generator can build it."""
+    import rootrepair.models.networks as nets
+
+    monkeypatch.setitem(nets.MODELS, "bridge", lambda base: Bridge())
+    return save_generator(tmp_path / "models" / "bridge", Bridge(), {"arch": "bridge", "base": 0, "variant": "test"})
+
+
+def _season(root):
+    m = np.zeros((100, 60), bool)
+    m[5:95, 30] = True
+    m[50:52, 30] = False
+    (root / "sub").mkdir(parents=True)
+    Image.fromarray((m * 255).astype(np.uint8)).save(root / "a.png")
+    Image.fromarray((m * 255).astype(np.uint8)).save(root / "sub" / "b.jpg", quality=95)
+    (root / "bad.png").write_bytes(b"nope")
+    return m
+
+
+def test_repair_folder_end_to_end(tmp_path, model_path):
+    season = tmp_path / "season"
+    m = _season(season)
+    before = {p: p.read_bytes() for p in season.rglob("*") if p.is_file()}
+    r = runner.invoke(app, ["inpaint", str(season), "--model", str(model_path), "--tile", "64", "--overlap", "16"])
+    assert r.exit_code == 1, r.output  # bad.png failed; the rest went on
+    assert "bad.png" in r.output
+    out = tmp_path / "season-repaired"
+    assert (out / "a.png").exists() and (out / "sub" / "b.png").exists()  # JPEG written as PNG
+    assert (out / "overlays" / "a.png").exists()
+    repaired = np.asarray(Image.open(out / "a.png")) > 127
+    assert repaired[50:52, 30].all() and repaired.shape == m.shape
+    ov = np.asarray(Image.open(out / "overlays" / "a.png"))
+    assert tuple(ov[50, 30]) == (230, 25, 25) and tuple(ov[10, 30]) == (255, 255, 255)
+    manifest = json.loads((out / "manifest.json").read_text())
+    entries = {e["input_rel"]: e for e in manifest["files"]}
+    assert entries["a.png"]["components_before"] == 2 and entries["a.png"]["components_after"] == 1
+    # the 5x5 box turns the line (rows 5..94, col 30, less 2 px) into rows 3..96 x cols 28..32
+    assert entries["a.png"]["pixels_added"] == 94 * 5 - 88
+    assert entries["bad.png"]["status"] == "failed"
+    assert (out / "manifest.csv").exists()
+    # inputs untouched
+    assert before == {p: p.read_bytes() for p in season.rglob("*") if p.is_file()}
+    # a re-run skips finished files
+    res = repair_folder(season, out, model_name=str(model_path), settings=InpaintSettings(tile=64, overlap=16))
+    assert len(res.skipped) == 2 and not res.done
+    res = repair_folder(season, out, model_name=str(model_path), settings=InpaintSettings(tile=64, overlap=16), force=True)
+    assert len(res.done) == 2
+    # traits find the masks before repair through the manifest, and ignore the overlays
+    r = runner.invoke(app, ["traits", str(out), "-o", str(tmp_path / "t.xlsx")])
+    assert r.exit_code == 0, r.output
+    import pandas as pd
+
+    comp = pd.read_excel(tmp_path / "t.xlsx", sheet_name="comparison")
+    assert set(comp["image"]) == {"a", "sub/b"}
+    row = comp[(comp.image == "a") & (comp.trait == "components")].iloc[0]
+    assert row["before"] == 2 and row["after"] == 1
+
+
+def test_shards_write_their_own_manifests_and_merge(tmp_path, model_path):
+    season = tmp_path / "season"
+    _season(season)
+    out = tmp_path / "out"
+    s = InpaintSettings(tile=64, overlap=16)
+    repair_folder(season, out, model_name=str(model_path), settings=s, shard=(0, 2))
+    repair_folder(season, out, model_name=str(model_path), settings=s, shard=(1, 2))
+    assert (out / "manifest-shard-0-of-2.json").exists() and (out / "manifest-shard-1-of-2.json").exists()
+    res = repair_folder(season, out, model_name=str(model_path), settings=s)
+    assert len(res.skipped) == 2
+    merged = json.loads((out / "manifest.json").read_text())
+    assert {e["input_rel"] for e in merged["files"] if e["status"] == "ok"} == {"a.png", "sub/b.jpg"}
+
+
+def test_output_inside_input_is_refused(tmp_path, model_path):
+    season = tmp_path / "season"
+    _season(season)
+    with pytest.raises(RootRepairError, match="outside"):
+        repair_folder(season, season / "out", model_name=str(model_path))
