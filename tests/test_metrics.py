@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+
+from rootrepair.baselines import closing_repair, link_repair
+from rootrepair.evaluate import EvalConfig, evaluate, make_samples
+from rootrepair.metrics import cldice, repair_metrics
+
+
+def _case():
+    y = np.zeros((40, 60), bool)
+    y[20, 5:55] = True
+    x = y.copy()
+    x[20, 25:30] = False  # a 5-px gap
+    g = np.zeros_like(y)
+    g[18:23, 25:30] = True
+    return y, x, g
+
+
+def test_perfect_repair_scores_one():
+    y, x, g = _case()
+    m = repair_metrics(y, x, y, g, traits=False)
+    assert m["rel_pixel_diff"] == 1 and m["rel_comp_diff"] == 1 and m["gap_recall"] == 1
+    assert m["mse"] == 0 and m["false_positive_px"] == 0 and m["betti0_error"] == 0
+    assert m["cldice"] == pytest.approx(1)
+
+
+def test_no_repair_scores_zero():
+    y, x, g = _case()
+    m = repair_metrics(y, x, x, g, traits=False)
+    assert m["rel_pixel_diff"] == 0 and m["rel_comp_diff"] == 0 and m["gap_recall"] == 0
+    assert m["mse"] == pytest.approx(5 / (40 * 60))
+    assert m["mse_gaps"] == pytest.approx(5 / 25)
+    assert m["betti0_error"] == 1
+
+
+def test_blobs_are_penalised_everywhere():
+    y, x, g = _case()
+    r = y.copy()
+    r[2:8, 2:8] = True  # fills the gap, but adds a 36-px blob far from it
+    m = repair_metrics(y, x, r, g, traits=False)
+    assert m["gap_recall"] == 1
+    assert m["false_positive_px"] == 36
+    assert m["rel_pixel_diff"] == pytest.approx((5 - 36) / 5)  # worse than no repair
+    assert m["rel_comp_diff"] == 0  # one extra component: |2 - 1| before, |2 - 1| after
+    assert m["fp_per_gap_px"] == pytest.approx(36 / 5)
+
+
+def test_trait_errors():
+    y, x, g = _case()
+    m = repair_metrics(y, x, x, g)
+    # skeleton: 49 px long complete; the gappy one has pieces of 20 and 25 px: 19 + 24
+    assert m["length_err"] == pytest.approx(6 / 49, abs=0.01)
+    assert m["tips_err"] == pytest.approx(1.0)
+
+
+def test_cldice_by_hand():
+    a = np.zeros((10, 10), bool)
+    a[5, 0:10] = True
+    assert cldice(a, a) == pytest.approx(1)
+    b = np.zeros_like(a)
+    b[5, 0:5] = True
+    # S(b) is in a (Tp = 1); S(a) has 10 px of which 5 lie in b (Ts = 0.5)
+    assert cldice(b, a) == pytest.approx(2 * 0.5 / 1.5)
+
+
+def test_closing_and_link_bridge_a_gap():
+    y, x, _ = _case()
+    short = y.copy()
+    short[20, 27:29] = False  # a 2-px gap: inside a radius-3 closing's reach
+    assert closing_repair(short, radius=3)[20, 27:29].all()
+    assert not closing_repair(x, radius=1)[20, 25:30].any()  # a 5-px gap is out of radius 1's
+    linked = link_repair(x)
+    assert linked[20, 25:30].all() and (linked >= x).all()
+    # a gap longer than the link distance stays open
+    far = np.zeros((20, 200), bool)
+    far[10, 5:50] = True
+    far[10, 150:195] = True
+    assert not link_repair(far, max_distance=30)[10, 50:150].any()
+
+
+def test_evaluation_is_deterministic():
+    cfg = EvalConfig(methods=("none", "closing"), levels=("patch",), n=3)
+    a, _ = evaluate(cfg)
+    b, _ = evaluate(cfg)
+    assert a.equals(b)
+    s = make_samples(cfg, "patch")
+    assert len(s) == 3 and all((x.truth & ~x.gappy).any() for x in s)
