@@ -408,11 +408,3 @@ def evaluate_cli(
                           *[f"{r[f'{c}_mean']:.4f}" for c in ("rel_comp_diff", "rel_pixel_diff", "gap_recall", "fp_per_gap_px", "mse")])
         out.print(table)
         console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
-
-
-def run() -> None:  # pragma: no cover - console entry for python -m
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

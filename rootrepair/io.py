@@ -23,6 +23,9 @@ import numpy as np
 
 from rootrepair.errors import MaskReadError, RootRepairError
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
 FOREGROUND_CHOICES = ("auto", "white", "black")
 
@@ -234,6 +237,7 @@ def atomic_write(path: str | os.PathLike, write_fn) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
     try:
         write_fn(Path(tmp))
         os.replace(tmp, path)

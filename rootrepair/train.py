@@ -536,3 +536,25 @@ def seconds_per_step(cfg: TrainConfig, steps: int = 3) -> float:
         c = dataclasses.replace(cfg, out=tmp + "/run", steps=steps + 1, val_every=10**9, checkpoint_every=10**9, log_every=1)
         train(c, on_step=lambda s, logs: times.append(logs["s_per_step"]) if s > 1 else None)
     return float(np.mean(times)) if times else math.nan
+
+
+def export_generator(run_dir: str | Path, dest: str | Path, **card_extra) -> Path:
+    """Write the generator of a run's latest checkpoint as ``dest.(safetensors|json)``.
+
+    Lets a model be shipped from a run that is still going (or was stopped).
+    """
+    run_dir = Path(run_dir)
+    meta = json.loads((run_dir / "checkpoint.json").read_text())
+    cfg = config_from_dict(meta["config"])
+    G = build_model(VARIANT_ARCH[cfg.variant], base=cfg.base)
+    load_training_state(run_dir / "checkpoint", {"G": G}, {})
+    card = _config_dict(cfg)
+    card.update(
+        arch=VARIANT_ARCH[cfg.variant],
+        steps_done=int(meta["step"]),
+        train_seconds=round(float(meta.get("seconds", 0.0)), 1),
+        torch=torch.__version__,
+        software=f"rootrepair {__version__}",
+        **card_extra,
+    )
+    return save_generator(dest, G.eval(), card)

@@ -1,0 +1,3 @@
+from rootrepair.cli import app
+
+app(prog_name="rootrepair")

@@ -1,0 +1,28 @@
+"""The model that ships in models/shipped loads from its card and repairs an example mask."""
+from pathlib import Path
+
+import numpy as np
+
+from rootrepair import io as rio
+from rootrepair.inpaint import InpaintSettings, repair_mask
+from rootrepair.metrics import components
+from rootrepair.models.checkpoint import DEFAULT_MODEL, load_generator, shipped_models
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_default_model_is_shipped_with_a_card():
+    ids = [m["id"] for m in shipped_models()]
+    assert DEFAULT_MODEL in ids
+    model, card = load_generator()  # verifies the sha256 of the weights
+    assert card["variant"] == "gan-gl" and card["arch"] == "unet"
+    assert (Path(card["path"]).with_suffix(".md")).is_file()
+
+
+def test_default_model_joins_pieces_of_an_example_root():
+    mask, _ = rio.read_mask(EXAMPLES / "season" / "plant_01.png")
+    crop = mask[200:712, 200:712]
+    model, _ = load_generator()
+    repaired = repair_mask(model, crop, InpaintSettings(threads=1))
+    assert (repaired >= crop).all()  # add mode keeps every input pixel
+    assert components(repaired) < components(crop)
