@@ -39,7 +39,7 @@ def test_global_discriminator_is_a_similarity_of_any_size():
     d = GlobalDiscriminator(base=4, dim=32).eval()  # eval: spectral norm stops its power iteration
     a, b = torch.rand(1, 1, 300, 170), torch.rand(1, 1, 300, 170)
     s = d(a, b)
-    assert s.shape == (1,) and 0 < float(s) < 1
+    assert s.shape == (1,) and 0 < float(s.detach()) < 1
     assert torch.allclose(d(a, b), d(b, a))
     assert d.features(torch.rand(2, 1, 64, 64)).shape == (2, 32)
 
