@@ -252,6 +252,8 @@ def repair_folder(
     if out_res == in_root or in_root in out_res.parents or (input_path.is_dir() and out_res in in_root.parents):
         raise RootRepairError(f"output {out_dir} must be outside the input folder {input_path} (and not contain it)")
     images, skipped_files = rio.list_images(input_path)
+    if not images:
+        raise RootRepairError(f"{input_path}: no masks (PNG, TIFF, JPEG or BMP) found")
     images = select_shard(images, shard)
     model, card = load_generator(model_name)
     model, device = prepare_model(model, settings)

@@ -85,3 +85,11 @@ def test_version_and_help():
     assert runner.invoke(app, ["--version"]).output.startswith("rootrepair ")
     r = runner.invoke(app, [])
     assert "traits" in r.output and "inpaint" in r.output
+
+
+def test_folder_without_masks_says_so(tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    r = runner.invoke(app, ["traits", str(tmp_path), "-o", str(tmp_path / "t.xlsx")])
+    assert r.exit_code == 1 and "no readable masks" in r.output
+    r = runner.invoke(app, ["traits", str(tmp_path / "missing")])
+    assert r.exit_code == 1 and "no such file" in r.output

@@ -182,3 +182,9 @@ def test_output_inside_input_is_refused(tmp_path, model_path):
     _season(season)
     with pytest.raises(RootRepairError, match="outside"):
         repair_folder(season, season / "out", model_name=str(model_path))
+
+
+def test_empty_folder_is_an_error(tmp_path, model_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RootRepairError, match="no masks"):
+        repair_folder(tmp_path / "empty", tmp_path / "out", model_name=str(model_path))
