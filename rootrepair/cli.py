@@ -13,6 +13,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -48,14 +49,14 @@ def _errors():
     """Project errors become one red line and exit code 1; warnings become yellow lines."""
 
     def _show(message, category, filename, lineno, file=None, line=None):
-        console.print(f"[yellow]warning:[/] {message}", highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False)
 
     old = warnings.showwarning
     warnings.showwarning = _show
     try:
         yield
     except RootRepairError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         console.print("[bold red]interrupted[/]: finished files are kept, no half-written file is left")
@@ -79,9 +80,9 @@ def _progress() -> Progress:
 
 def _report_failures(failures: list[tuple[str, str]], skipped: list[str]) -> None:
     for path in skipped:
-        console.print(f"[dim]note: {path}: not an image, skipped[/]", highlight=False)
+        console.print(f"[dim]note: {escape(path)}: not an image, skipped[/]", highlight=False)
     for _, reason in failures:
-        console.print(f"[red]failed:[/] {reason}", highlight=False)
+        console.print(f"[red]failed:[/] {escape(reason)}", highlight=False)
 
 
 def _pixel_size(dpi: Optional[float], px_size_mm: Optional[float]) -> Optional[float]:
@@ -236,7 +237,7 @@ def inpaint_cli(
                 rate = state["n"] / max(time.perf_counter() - t0, 1e-9)
                 bar.update(task, advance=1, rate=f"{rate:.2f} img/s")
                 if entry.get("status") == "failed":
-                    bar.console.print(f"[red]failed:[/] {entry['error']}", highlight=False)
+                    bar.console.print(f"[red]failed:[/] {escape(entry['error'])}", highlight=False)
 
             result = repair_folder(input_path, out_dir, model_name=model, settings=settings, overlays=overlays,
                                    force=force, shard=_parse_shard(shard),

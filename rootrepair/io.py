@@ -337,13 +337,9 @@ def _fmt(v) -> str:
 def iter_masks(paths: list[Path], *, foreground: str = "auto") -> Iterator[tuple[Path, np.ndarray | None, MaskInfo | None, str | None]]:
     """Read masks one by one; a bad file yields ``(path, None, None, reason)`` instead of raising."""
     for p in paths:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                mask, info = read_mask(p, foreground=foreground)
-            except MaskReadError as exc:
-                yield p, None, None, str(exc)
-                continue
-        for w in caught:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        try:
+            mask, info = read_mask(p, foreground=foreground)
+        except MaskReadError as exc:
+            yield p, None, None, str(exc)
+            continue
         yield p, mask, info, None
