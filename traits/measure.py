@@ -131,7 +131,8 @@ def _pixel_graph(skeleton: np.ndarray):
     return Skeleton(skeleton)
 
 
-def _prune_spurs(skeleton: np.ndarray, diameter_img: np.ndarray, settings: TraitSettings) -> np.ndarray:
+def _prune_spurs(skeleton: np.ndarray, diameter_img: np.ndarray, settings: TraitSettings):
+    """The pruned skeleton, and its skan graph when the last round pruned nothing (else None)."""
     from skan import summarize
 
     skeleton = skeleton.copy()
@@ -142,7 +143,7 @@ def _prune_spurs(skeleton: np.ndarray, diameter_img: np.ndarray, settings: Trait
         table = summarize(skel, separator="_")
         spur = table["branch_type"].to_numpy() == 1
         if not spur.any():
-            break
+            return skeleton, skel
         # the junction end of a junction-to-tip branch is the node of degree > 1
         src = table["node_id_src"].to_numpy()
         dst = table["node_id_dst"].to_numpy()
@@ -151,7 +152,7 @@ def _prune_spurs(skeleton: np.ndarray, diameter_img: np.ndarray, settings: Trait
         limit = np.maximum(settings.min_spur_px, settings.spur_factor * diameter_img[jr, jc])
         short = spur & (table["branch_distance"].to_numpy() < limit)
         if not short.any():
-            break
+            return skeleton, skel
         for i in np.flatnonzero(short):
             path = skel.path(int(i))
             r, c = skel.coordinates[path].astype(int).T
@@ -161,7 +162,7 @@ def _prune_spurs(skeleton: np.ndarray, diameter_img: np.ndarray, settings: Trait
         from skimage.morphology import skeletonize
 
         skeleton = skeletonize(skeleton)
-    return skeleton
+    return skeleton, None
 
 
 SMOOTHING_PX = 5
@@ -221,10 +222,10 @@ def analyse_skeleton(mask: np.ndarray, settings: TraitSettings = TraitSettings()
     edt = ndi.distance_transform_edt(mask)
     diameter_img = np.maximum(2.0 * edt - 1.0, 0.0)
     skeleton = skeletonize(mask)
-    skeleton = _prune_spurs(skeleton, diameter_img, settings)
+    skeleton, skel = _prune_spurs(skeleton, diameter_img, settings)
     empty2 = np.empty((0, 2), dtype=int)
     if skeleton.sum() >= 2:
-        skel = _pixel_graph(skeleton)
+        skel = skel if skel is not None else _pixel_graph(skeleton)
         coords = skel.coordinates.astype(int)
         pixel_length = np.asarray(skel.graph.sum(axis=1)).ravel() / 2.0
         chain = pixel_length.sum()
