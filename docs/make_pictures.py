@@ -26,6 +26,8 @@ def main() -> None:
     window = _densest(added, 600)
     iio.imwrite(ROOT / "docs" / "overlay_example.png", overlay[window])
     qc = iio.imread(ROOT / "examples" / "qc" / "after" / "plant_01.qc.png")
+    rows, cols = np.nonzero((qc < 250).any(axis=2))  # the drawn part, without the empty soil below
+    qc = qc[max(rows.min() - 10, 0) : rows.max() + 10, max(cols.min() - 10, 0) : cols.max() + 10]
     iio.imwrite(ROOT / "docs" / "qc_example.png", qc[::2, ::2])
 
 

@@ -172,17 +172,24 @@ def traits_cli(
             raise typer.Exit(1)
 
 
+def _num(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.2f}"
+
+
 def _print_summary(report) -> None:
     s = report.summary
-    table = Table(title="summary", show_lines=False)
-    cols = [c for c in ("trait", "n", "mean", "sd", "before_mean", "after_mean", "expert_mean", "change_after_pct_mean", "error_before_pct_mean", "error_after_pct_mean", "closer_share", "wilcoxon_p") if c in s]
+    n = int(s["n"].max()) if len(s) else 0
+    table = Table(title=f"summary: means over {n} images (err%: error vs the expert; all traits in the spreadsheet)")
+    cols = [c for c in ("trait", "mean", "sd", "before_mean", "after_mean", "expert_mean", "error_before_pct_mean", "error_after_pct_mean", "closer_share") if c in s]
+    names = {"before_mean": "before", "after_mean": "after", "expert_mean": "expert", "error_before_pct_mean": "err%bef",
+             "error_after_pct_mean": "err%aft", "closer_share": "closer"}
     for c in cols:
-        table.add_column(c, justify="left" if c == "trait" else "right")
+        table.add_column(names.get(c, c), justify="left" if c == "trait" else "right", no_wrap=True)
     keep = ("components", "total_length", "tip_count", "convex_hull_area", "network_area", "branch_point_count")
     for _, row in s.iterrows():
         if not str(row["trait"]).startswith(keep):
             continue
-        table.add_row(*[str(row[c]) if c in ("trait", "n") else f"{row[c]:.4g}" for c in cols])
+        table.add_row(*[str(row[c]) if c in ("trait", "n") else _num(row[c]) for c in cols])
     out.print(table)
 
 
