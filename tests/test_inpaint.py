@@ -188,3 +188,22 @@ def test_empty_folder_is_an_error(tmp_path, model_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(RootRepairError, match="no masks"):
         repair_folder(tmp_path / "empty", tmp_path / "out", model_name=str(model_path))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu_within_tolerance():
+    """CUDA runs channels-last in bfloat16: probabilities within 0.05 of the CPU's, masks almost equal."""
+    from rootrepair.models.checkpoint import load_generator
+    from rootrepair.synth import generate_root_system, get_preset
+
+    mask = generate_root_system(get_preset("chickpea", height=600, width=400), 1).mask
+    model, _ = load_generator()
+    cpu = predict_probability(model, mask, InpaintSettings(device="cpu"))
+    model_gpu, _ = load_generator()
+    from rootrepair.inpaint import prepare_model
+
+    model_gpu, device = prepare_model(model_gpu, InpaintSettings(device="cuda"))
+    gpu = predict_probability(model_gpu, mask, InpaintSettings(device="cuda"), device=device)
+    assert np.abs(gpu - cpu).max() < 0.05
+    assert ((gpu > 0.5) != (cpu > 0.5)).mean() < 1e-3

@@ -56,7 +56,7 @@ def test_generator_gets_gradient_from_each_term(term):
     batch = _batch(cfg)
     for _ in range(20):  # a reward that differs between samples needs a D_G that is not flat
         _, terms, _, _ = generator_losses(G, batch, cfg, d_local, d_global)
-        if term != "global" or abs(float(terms["global"])) > 0:
+        if term != "global" or abs(float(terms["global"].detach())) > 0:
             break
     G.zero_grad()
     terms[term].backward()
