@@ -1,7 +1,6 @@
 """The model that ships in models/shipped loads from its card and repairs an example mask."""
 from pathlib import Path
 
-import numpy as np
 
 from rootrepair import io as rio
 from rootrepair.inpaint import InpaintSettings, repair_mask

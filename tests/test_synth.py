@@ -58,3 +58,29 @@ def test_measured_tips_match_apices_on_a_branched_root_without_crossings(seed):
     t = measure_traits(s.mask)
     assert t["total_length_px"] == pytest.approx(s.total_length, rel=0.03)
     assert t["tip_count"] == s.end_count == s.apex_count + 1  # every apex, and the taproot's base
+
+
+def test_synth_cli_writes_dataset_with_truth(tmp_path):
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from rootrepair.cli import app
+    from rootrepair.io import read_mask
+
+    out = tmp_path / "syn"
+    r = CliRunner().invoke(app, ["synth", str(out), "-n", "2", "--seed", "5", "--height", "300", "--width", "200", "--gaps", "mix"])
+    assert r.exit_code == 0, r.output
+    truth = pd.read_csv(out / "truth.csv")
+    assert list(truth["seed"]) == [5, 6]
+    for name in truth["image"]:
+        clean, _ = read_mask(out / "clean" / f"{name}.png")
+        gappy, _ = read_mask(out / "gappy" / f"{name}.png")
+        gaps, _ = read_mask(out / "gapmask" / f"{name}.png", foreground="white")
+        assert np.array_equal(gappy, clean & ~gaps)
+        assert (out / "truth" / f"{name}.json").exists()
+    assert (truth["gap_foreground_share"] > 0).all()
+    # the same seed gives the same files; a non-empty folder is refused without --force
+    r = CliRunner().invoke(app, ["synth", str(out), "-n", "1"])
+    assert r.exit_code == 1 and "--force" in r.output
+    again = write_dataset(tmp_path / "again", 1, cfg=get_preset("chickpea", height=300, width=200), seed=5, gaps="mix")
+    assert np.array_equal(read_mask(again / "gappy" / "root_00005.png")[0], read_mask(out / "gappy" / "root_00005.png")[0])

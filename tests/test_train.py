@@ -8,7 +8,6 @@ import torch
 from rootrepair.errors import RootRepairError
 from rootrepair.train import (
     VARIANTS,
-    Batch,
     TrainConfig,
     build_networks,
     cross_entropy,
