@@ -104,8 +104,7 @@ Full tables and example figures: `benchmarks/results/shipped_model/`.
 
 The default `--threshold 0.5` favours few false positives. A lower threshold joins more
 pieces at the cost of more false positives: see `benchmarks/results/threshold_sweep.md`
-(measured on separate tuning seeds; e.g. `--threshold 0.2` gave a component improvement
-of about 0.82 with 0.31 false-positive pixels per gap pixel).
+(measured on separate tuning seeds).
 
 ## Limits
 
@@ -138,8 +137,16 @@ def describe_dynamics(logs: list[dict]) -> str:
             f"the mean rewards between {min(rw):.2f} and {max(rw):.2f} (average {sum(rw) / len(rw):.2f})"
         )
     text = "; ".join(parts) + "."
-    if dg and max(dg) - min(dg) < 0.1:
-        text += (" D_G stayed near chance, so the REINFORCE term carried little signal: in this short CPU run the "
+    steps_dg = [x["step"] for x in logs if "loss_d_global" in x]
+    near = sum(abs(v - 1.386) < 0.05 for v in dg) / len(dg) if dg else 0.0
+    collapsed = next((st for st, v in zip(steps_dg, dg) if v > 5.0), None)
+    if dg:
+        text += f" D_G's loss was within 0.05 of chance at {100 * near:.0f}% of the logged steps."
+    if collapsed is not None:
+        text += (f" From step {collapsed} D_G saturated (similarity 1 for every pair, its loss at the log clamp), "
+                 "so every REINFORCE sample had the same reward and the term gave no gradient from then on.")
+    if dg and (max(dg) - min(dg) < 0.1 or near > 0.8):
+        text += (" D_G was near chance or saturated, so the REINFORCE term carried little signal: in this short CPU run the "
                  "model is close to a U-Net trained with cross-entropy; the paper trained far longer on a GPU.")
     return text
 
