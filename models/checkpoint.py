@@ -11,7 +11,6 @@ optimiser tensors flattened into the safetensors file, the rest in the JSON.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -19,24 +18,11 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from rootrepair.errors import RootRepairError
+from rootrepair.io import atomic_write, sha256_file
 from rootrepair.models.networks import build_model
 
 SHIPPED_DIR = Path(__file__).parent / "shipped"
 DEFAULT_MODEL = "rootrepair-gan-gl-compact"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.part")
-    write(tmp)
-    tmp.replace(path)
 
 
 def save_generator(stem: str | Path, model: torch.nn.Module, config: dict) -> Path:
@@ -45,11 +31,11 @@ def save_generator(stem: str | Path, model: torch.nn.Module, config: dict) -> Pa
     stem.parent.mkdir(parents=True, exist_ok=True)
     weights = stem.with_suffix(".safetensors")
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    _atomic(weights, lambda tmp: save_file(state, str(tmp)))
+    atomic_write(weights, lambda tmp: save_file(state, str(tmp)))
     meta = dict(config)
     meta["weights"] = weights.name
-    meta["sha256"] = _sha256(weights)
-    _atomic(stem.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(meta, indent=2)))
+    meta["sha256"] = sha256_file(weights)
+    atomic_write(stem.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(meta, indent=2)))
     return stem.with_suffix(".json")
 
 
@@ -73,7 +59,7 @@ def load_generator(name_or_path: str | Path | None = None, *, verify: bool = Tru
     weights = cfg_path.with_name(config.get("weights", cfg_path.stem + ".safetensors"))
     if not weights.is_file():
         raise RootRepairError(f"{cfg_path}: weights file {weights.name} is missing")
-    if verify and config.get("sha256") and _sha256(weights) != config["sha256"]:
+    if verify and config.get("sha256") and sha256_file(weights) != config["sha256"]:
         raise RootRepairError(f"{weights}: sha256 does not match its config; the file is damaged or was replaced")
     model = build_model(config["arch"], base=int(config["base"]))
     model.load_state_dict(load_file(str(weights)))
@@ -109,9 +95,9 @@ def save_training_state(path: str | Path, modules: dict[str, torch.nn.Module], o
                 else:
                     scalars[f"{pid}/{k}"] = float(v)
         opt_meta[name] = {"param_groups": sd["param_groups"], "scalars": scalars}
-    _atomic(path.with_suffix(".safetensors"), lambda tmp: save_file(tensors, str(tmp)))
+    atomic_write(path.with_suffix(".safetensors"), lambda tmp: save_file(tensors, str(tmp)))
     full = dict(meta, optimisers=opt_meta)
-    _atomic(path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(full, indent=2)))
+    atomic_write(path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(full, indent=2)))
     return path.with_suffix(".json")
 
 

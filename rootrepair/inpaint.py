@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy import ndimage as ndi
 
 from rootrepair import __version__
 from rootrepair import io as rio
 from rootrepair.errors import RootRepairError
+from rootrepair.metrics import components
 from rootrepair.models.networks import foreground_probability
 from rootrepair.report import MANIFEST_JSON, OVERLAY_DIR
 from rootrepair.tiling import bands, padded, taper_window
@@ -162,10 +162,6 @@ def overlay(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     return img
 
 
-def count_components(mask: np.ndarray) -> int:
-    return int(ndi.label(mask, structure=np.ones((3, 3), bool))[1])
-
-
 # ------------------------------------------------------------------ folders
 
 
@@ -306,8 +302,8 @@ def repair_folder(
                 width=info.shape[1],
                 pixels_added=int((repaired & ~mask).sum()),
                 pixels_removed=int((mask & ~repaired).sum()),
-                components_before=count_components(mask),
-                components_after=count_components(repaired),
+                components_before=components(mask),
+                components_after=components(repaired),
                 seconds=round(time.perf_counter() - t0, 3),
                 note="JPEG input written as PNG (lossless)" if out_rel.suffix != path.suffix else "",
             )
