@@ -21,11 +21,6 @@ def closing_repair(mask: np.ndarray, *, radius: int = 3) -> np.ndarray:
     return closed | mask
 
 
-def _end_points(skel: np.ndarray) -> np.ndarray:
-    nb = ndi.convolve(skel.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant") - 1
-    return np.argwhere(skel & (nb == 1))
-
-
 def link_repair(
     mask: np.ndarray,
     *,
@@ -38,11 +33,14 @@ def link_repair(
     For each end point, the direction is the mean step from its own skeleton pixels
     within ``direction_px`` toward the end point. The nearest foreground pixel of *another*
     component within ``max_distance`` px and ``max_angle_deg`` of that direction is linked
-    to it by a straight segment drawn with the local root width (twice the distance
-    transform at the end point). No candidate: nothing is drawn.
+    to it by a straight segment drawn with the local root width. No candidate: nothing is
+    drawn. The network decoder (``rootrepair.decode``) links along the network's
+    probability instead of a straight line, with the same end points, directions and widths.
     """
-    from skimage.draw import disk, line
+    from skimage.draw import line
     from skimage.morphology import skeletonize
+
+    from rootrepair.decode import draw_path, end_direction, end_points, local_radius
 
     mask = np.asarray(mask, bool)
     out = mask.copy()
@@ -50,40 +48,26 @@ def link_repair(
         return out
     labels, _ = ndi.label(mask, structure=np.ones((3, 3), bool))
     skel = skeletonize(mask)
-    edt = ndi.distance_transform_edt(mask)
     cos_max = math.cos(math.radians(max_angle_deg))
     h, w = mask.shape
-    for r, c in _end_points(skel):
+    R = int(max_distance)
+    for r, c in end_points(skel):
         lab = labels[r, c]
-        r0, r1 = max(r - direction_px, 0), min(r + direction_px + 1, h)
-        c0, c1 = max(c - direction_px, 0), min(c + direction_px + 1, w)
-        local = np.argwhere(skel[r0:r1, c0:c1] & (labels[r0:r1, c0:c1] == lab)) + (r0, c0)
-        if len(local) < 2:
+        d = end_direction((r, c), skel, labels, direction_px)
+        if d is None:
             continue
-        d = np.array([r, c], float) - local.mean(axis=0)
-        norm = np.hypot(*d)
-        if norm == 0:
-            continue
-        d /= norm
-        # candidates in a box around the end point
-        R0, R1 = max(r - int(max_distance), 0), min(r + int(max_distance) + 1, h)
-        C0, C1 = max(c - int(max_distance), 0), min(c + int(max_distance) + 1, w)
-        sub = mask[R0:R1, C0:C1] & (labels[R0:R1, C0:C1] != lab)
-        cand = np.argwhere(sub) + (R0, C0)
+        R0, R1, C0, C1 = max(r - R, 0), min(r + R + 1, h), max(c - R, 0), min(c + R + 1, w)
+        cand = np.argwhere(mask[R0:R1, C0:C1] & (labels[R0:R1, C0:C1] != lab)) + (R0, C0)
         if not len(cand):
             continue
         v = cand - (r, c)
         dist = np.hypot(v[:, 0], v[:, 1])
-        ok = (dist <= max_distance) & (dist > 0)
-        ok &= (v @ d) >= cos_max * dist
+        ok = (dist <= max_distance) & (dist > 0) & ((v @ d) >= cos_max * dist)
         if not ok.any():
             continue
         tr, tc = cand[ok][np.argmin(dist[ok])]
-        radius = max(edt[r, c] - 0.5, 0.5)
         rr, cc = line(int(r), int(c), int(tr), int(tc))
-        for y, x in zip(rr, cc):
-            dr, dc = disk((y, x), radius + 0.5, shape=mask.shape)
-            out[dr, dc] = True
+        draw_path(out, rr, cc, local_radius(mask, skel, labels, (r, c), direction_px))
     return out
 
 

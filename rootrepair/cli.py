@@ -212,7 +212,8 @@ def inpaint_cli(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output folder (default <INPUT>-repaired)."),
     model: Optional[str] = typer.Option(None, "--model", help="Shipped model name or checkpoint .json path (default: the shipped model)."),
     mode: str = typer.Option("add", "--mode", help="add: keep every input pixel, add repaired ones; replace: the network's mask as is."),
-    threshold: float = typer.Option(0.5, "--threshold", help="Foreground where the network's probability exceeds this."),
+    decode: str = typer.Option("topology", "--decode", help="topology: add only what joins pieces of the mask (default); threshold: every pixel above --threshold (the paper's rule)."),
+    threshold: float = typer.Option(0.5, "--threshold", help="threshold decoder: foreground above this; topology: the probability a bridge must reach."),
     overlays: bool = typer.Option(True, "--overlays/--no-overlays", help="Write overlays: input in white, added pixels in red."),
     force: bool = typer.Option(False, "--force", help="Repair again files the manifest says are done."),
     shard: Optional[str] = typer.Option(None, "--shard", help="i/n: process every n-th file starting at i (0-based), for SLURM arrays."),
@@ -231,7 +232,7 @@ def inpaint_cli(
     with _errors():
         from rootrepair.inpaint import InpaintSettings, default_output, repair_folder
 
-        settings = InpaintSettings(tile=tile, overlap=overlap, batch=batch, threshold=threshold, mode=mode,
+        settings = InpaintSettings(tile=tile, overlap=overlap, batch=batch, decoder=decode, threshold=threshold, mode=mode,
                                    device=device, threads=threads, foreground=foreground)
         out_dir = output or default_output(input_path)
         t0 = time.perf_counter()
@@ -293,6 +294,7 @@ def synth_cli(
     width: Optional[int] = typer.Option(None, "--width", help="Mask width in px (preset default 1000)."),
     root_hairs: bool = typer.Option(False, "--root-hairs", help="Add 1-px root hairs near the tips."),
     jitter: float = typer.Option(0.0, "--jitter", help="Segmentation noise: probability of flipping a boundary pixel."),
+    noise: float = typer.Option(0.0, "--noise", help="Segmentation-like noise: rough edges, blobs, holes, hairs, specks (0 none, 1 typical)."),
     specks: int = typer.Option(0, "--specks", help="Segmentation noise: number of small specks."),
     force: bool = typer.Option(False, "--force", help="Write into a folder that is not empty."),
 ) -> None:
@@ -307,7 +309,7 @@ def synth_cli(
         if gaps != "none" and gaps not in GAP_KINDS:
             raise RootRepairError(f"unknown --gaps {gaps!r}; choose one of {', '.join(GAP_KINDS)}, none")
         overrides = {k: v for k, v in dict(height=height, width=width).items() if v is not None}
-        cfg = get_preset(preset, root_hairs=root_hairs, jitter=jitter, specks=specks, **overrides)
+        cfg = get_preset(preset, root_hairs=root_hairs, jitter=jitter, specks=specks, noise=noise, **overrides)
         with _progress() as bar:
             task = bar.add_task("synthesising", total=n, rate="")
             write_dataset(out_dir, n, cfg=cfg, seed=seed, gaps=None if gaps == "none" else gaps,
@@ -378,7 +380,7 @@ def train_cli(
 
 @app.command("evaluate")
 def evaluate_cli(
-    methods: str = typer.Option("none,closing,link,gan-gl", "--methods", help="Comma-separated: none, closing, link, and networks (variant, shipped name or checkpoint .json)."),
+    methods: str = typer.Option("none,closing,link,gan-gl+threshold,gan-gl+topology", "--methods", help="Comma-separated: none, closing, link, and networks (variant, shipped name or checkpoint .json), each optionally +topology or +threshold (the decoder)."),
     data: str = typer.Option("synthetic", "--data", help="'synthetic' (held-out seeds) or a folder of complete masks."),
     gaps: str = typer.Option("mix", "--gaps", help="square, brush, blob, mix or occlusion."),
     level: str = typer.Option("patch,image", "--level", help="patch, image, or both (comma-separated)."),
@@ -386,6 +388,7 @@ def evaluate_cli(
     seed: int = typer.Option(2_000_000, "--seed", help="First seed (training never uses seeds >= 1,000,000)."),
     preset: str = typer.Option("chickpea", "--preset"),
     closing_radius: int = typer.Option(3, "--closing-radius"),
+    noise: float = typer.Option(0.0, "--noise", help="Segmentation-like noise on the complete masks before gaps (0 none, 1 typical)."),
     device: str = typer.Option("auto", "--device"),
     output: Path = typer.Option(Path("evaluation"), "-o", "--output", help="Folder for the tables and figures."),
     force: bool = typer.Option(False, "--force", help="Write into a folder that already holds results."),
@@ -401,7 +404,7 @@ def evaluate_cli(
             raise RootRepairError(f"{output} already holds results; pass --force or choose another -o")
         cfg = EvalConfig(methods=tuple(m.strip() for m in methods.split(",") if m.strip()), data=data, preset=preset,
                          gaps=gaps, levels=tuple(v.strip() for v in level.split(",")), n=n, seed=seed,
-                         closing_radius=closing_radius, device=device)
+                         closing_radius=closing_radius, device=device, noise=noise)
         for lv in cfg.levels:
             if lv not in ("patch", "image"):
                 raise RootRepairError(f"unknown --level {lv!r}; choose patch, image or both")

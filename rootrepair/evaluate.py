@@ -22,6 +22,7 @@ from scipy import ndimage as ndi
 
 from rootrepair import io as rio
 from rootrepair.baselines import closing_repair, link_repair
+from rootrepair.decode import DecodeSettings, decode
 from rootrepair.errors import RootRepairError
 from rootrepair.gaps import make_gaps
 from rootrepair.metrics import LOWER_IS_BETTER, repair_metrics
@@ -46,7 +47,8 @@ class EvalConfig:
     patch: int = 256
     closing_radius: int = 3
     device: str = "auto"
-    threshold: float = 0.5
+    noise: float = 0.0  # segmentation-like noise on the complete masks before gaps (synth.add_segmentation_noise)
+    decode: DecodeSettings | None = None  # settings of the networks' decoders (None: defaults)
 
 
 # ------------------------------------------------------------------------ samples
@@ -80,13 +82,25 @@ def _complete_masks(cfg: EvalConfig):
                 yield p.stem, m
 
 
+def _noisy(cfg: EvalConfig, name: str, full: np.ndarray, k: int) -> np.ndarray:
+    """The complete mask as a segmenter would give it (the truth of a noisy sample)."""
+    if cfg.noise <= 0:
+        return full
+    from rootrepair.synth import add_segmentation_noise
+
+    return add_segmentation_noise(full, np.random.default_rng([cfg.seed, 7, k]), cfg.noise)
+
+
 def make_samples(cfg: EvalConfig, level: str) -> list[Sample]:
     """The gappy samples of one level, the same for every method and every run with this seed."""
     rng = np.random.default_rng([cfg.seed, LEVELS.index(level)])
     out: list[Sample] = []
     source = _complete_masks(cfg)
+    k = 0
     while len(out) < cfg.n:
         name, full = next(source)
+        full = _noisy(cfg, name, full, k)
+        k += 1
         if level == "image":
             gappy, gaps = make_gaps(full, cfg.gaps, rng)
             out.append(Sample(name, full, gappy, gaps))
@@ -112,41 +126,65 @@ def make_samples(cfg: EvalConfig, level: str) -> list[Sample]:
 # ------------------------------------------------------------------------ methods
 
 
-Method = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
+Method = Callable[[Sample], tuple[np.ndarray, np.ndarray | None]]
 
 
-def build_method(name: str, cfg: EvalConfig) -> Method:
-    """A repair function ``gappy -> (repaired, probability or None)`` for a method name.
+def split_method(name: str) -> tuple[str, str | None]:
+    """``"gan-gl+topology"`` -> ``("gan-gl", "topology")``; a name without ``+`` has no decoder."""
+    from rootrepair.decode import DECODERS
 
-    ``none``, ``closing``, ``link``, or a network: a shipped model name, a variant name
-    (looked up as a shipped ``rootrepair-<variant>-*`` model) or a checkpoint .json path.
-    Networks run tiled, in ``add`` mode (the input's pixels are kept), as ``inpaint`` does.
+    net, plus, decoder = name.partition("+")
+    if plus and decoder not in DECODERS:
+        raise RootRepairError(f"unknown decoder {decoder!r} in method {name!r}; choose one of {', '.join(DECODERS)}")
+    return net, (decoder if plus else None)
+
+
+def build_method(name: str, cfg: EvalConfig, cache: dict | None = None) -> Method:
+    """A repair function ``sample -> (repaired, probability or None)`` for a method name.
+
+    ``none``, ``closing``, ``link``, or a network with an optional decoder after ``+``
+    (``gan-gl+threshold``, ``gan-gl+topology``; without one, the default decoder). A
+    network is a shipped model name, a variant name (looked up as a shipped
+    ``rootrepair-<variant>-*`` model) or a checkpoint .json path. Networks run tiled and
+    decode in ``add`` mode (the input's pixels are kept), as ``inpaint`` does. Methods
+    that share a network share its probability through ``cache`` (computed once per sample).
     """
     if name == "none":
-        return lambda x: (x.copy(), None)
+        return lambda s: (s.gappy.copy(), None)
     if name == "closing":
-        return lambda x: (closing_repair(x, radius=cfg.closing_radius), None)
+        return lambda s: (closing_repair(s.gappy, radius=cfg.closing_radius), None)
     if name == "link":
-        return lambda x: (link_repair(x), None)
+        return lambda s: (link_repair(s.gappy), None)
     from rootrepair.inpaint import InpaintSettings, predict_probability, prepare_model
     from rootrepair.models.checkpoint import SHIPPED_DIR, load_generator
 
-    target = name
-    if not Path(name).suffix and not (SHIPPED_DIR / f"{name}.json").exists():
-        matches = sorted(SHIPPED_DIR.glob(f"rootrepair-{name}-*.json"))
+    net, decoder = split_method(name)
+    target = net
+    if not Path(net).suffix and not (SHIPPED_DIR / f"{net}.json").exists():
+        matches = sorted(SHIPPED_DIR.glob(f"rootrepair-{net}-*.json"))
         if not matches:
             raise RootRepairError(
                 f"no model for method {name!r}: use none, closing, link, a shipped model name, "
-                "or a checkpoint .json path (train one with `rootrepair train --variant ...`)"
+                "or a checkpoint .json path (train one with `rootrepair train --variant ...`), "
+                "optionally with +topology or +threshold"
             )
         target = str(matches[0])
-    model, _ = load_generator(target)
-    settings = InpaintSettings(device=cfg.device, threshold=cfg.threshold)
-    model, device = prepare_model(model, settings)
+    cache = {} if cache is None else cache
+    if ("model", target) not in cache:
+        model, _ = load_generator(target)
+        settings = InpaintSettings(device=cfg.device)
+        cache[("model", target)] = (*prepare_model(model, settings), settings)
+    model, device, settings = cache[("model", target)]
+    base = cfg.decode or DecodeSettings()
+    dsettings = dataclasses.replace(base, decoder=decoder) if decoder else base
 
-    def run(x: np.ndarray):
-        prob = np.maximum(predict_probability(model, x, settings, device=device), x)  # add mode
-        return prob > cfg.threshold, prob
+    def run(s: Sample):
+        hit = cache.get(("prob", target))  # methods run sample by sample: the last one is enough
+        if hit is None or hit[0] is not s:
+            hit = cache[("prob", target)] = (s, predict_probability(model, s.gappy, settings, device=device))
+        prob = hit[1]
+        repaired = decode(s.gappy, prob, dsettings, mode="add")
+        return repaired, np.maximum(prob, s.gappy)
 
     return run
 
@@ -160,14 +198,15 @@ def evaluate(cfg: EvalConfig, *, on_sample: Callable[[str], None] | None = None)
     Returns the per-sample table (level, sample, method, metrics...) and, for the figure,
     the first three samples' outputs per level: ``{level: {"samples": [...], method: [...]}}``.
     """
-    methods = {m: build_method(m, cfg) for m in cfg.methods}
+    cache: dict = {}
+    methods = {m: build_method(m, cfg, cache) for m in cfg.methods}
     rows, shown = [], {}
     for level in cfg.levels:
         samples = make_samples(cfg, level)
         shown[level] = {"samples": samples[:3], **{m: [] for m in methods}}
         for i, s in enumerate(samples):
             for mname, fn in methods.items():
-                repaired, prob = fn(s.gappy)
+                repaired, prob = fn(s)
                 metrics = repair_metrics(s.truth, s.gappy, repaired, s.gaps, prob)
                 rows.append({"level": level, "sample": s.name, "method": mname, **metrics})
                 if i < 3:

@@ -17,7 +17,9 @@ import torch
 from rootrepair import __version__
 from rootrepair import io as rio
 from rootrepair.errors import RootRepairError
+from rootrepair.decode import DECODERS, DecodeSettings, decode
 from rootrepair.metrics import components
+from rootrepair.models.device import resolve_device
 from rootrepair.models.networks import foreground_probability
 from rootrepair.report import MANIFEST_JSON, OVERLAY_DIR
 from rootrepair.tiling import bands, padded, taper_window
@@ -32,8 +34,9 @@ class InpaintSettings:
     tile: int = 256  # tile side (px), a multiple of 16
     overlap: int = 64  # overlap between tiles (px), a multiple of 16
     batch: int = 8  # tiles per forward pass
-    threshold: float = 0.5  # foreground where the probability exceeds this
-    mode: str = "add"  # add: keep every input pixel and add the repaired ones; replace: the network's mask
+    decoder: str = "topology"  # topology: add only what joins pieces; threshold: the paper's rule
+    threshold: float = 0.5  # threshold decoder: foreground above this; topology: a bridge's seed level
+    mode: str = "add"  # add: keep every input pixel and add the repaired ones; replace: also drop pixels below threshold
     device: str = "auto"
     threads: int = 0  # CPU threads (0: torch default)
     amp: bool = True  # bfloat16 on CUDA
@@ -46,11 +49,25 @@ class InpaintSettings:
             raise RootRepairError(f"threshold must be between 0 and 1, got {self.threshold}")
         if self.mode not in MODES:
             raise RootRepairError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.decoder not in DECODERS:
+            raise RootRepairError(f"decoder must be one of {', '.join(DECODERS)}, got {self.decoder!r}")
+        if self.batch < 1 or self.threads < 0:
+            raise RootRepairError(f"batch must be >= 1 and threads >= 0, got batch {self.batch}, threads {self.threads}")
+
+    @property
+    def decode(self) -> DecodeSettings:
+        """The decoder's full settings (thresholds, radius, angle): recorded in the manifest."""
+        low = min(DecodeSettings.low, self.threshold)
+        return DecodeSettings(decoder=self.decoder, threshold=self.threshold, low=low)
+
+    def record(self) -> dict:
+        """Everything that decides a repaired mask, for the manifest (and for deciding a re-run)."""
+        d = dataclasses.asdict(self)
+        d["decode"] = dataclasses.asdict(self.decode)
+        return d
 
 
 def prepare_model(model: torch.nn.Module, settings: InpaintSettings) -> tuple[torch.nn.Module, torch.device]:
-    from rootrepair.train import resolve_device
-
     device = resolve_device(settings.device)
     if settings.threads and device.type == "cpu":
         torch.set_num_threads(settings.threads)
@@ -138,18 +155,13 @@ def predict_probability(model, mask: np.ndarray, settings: InpaintSettings = Inp
 
 
 def repair_mask(model, mask: np.ndarray, settings: InpaintSettings = InpaintSettings(), *, device=None) -> np.ndarray:
-    """The repaired boolean mask: thresholded probability, composited by ``settings.mode``.
+    """The repaired boolean mask: the network's probability decoded (``rootrepair.decode``).
 
     With ``mode="add"`` the input's foreground is never deleted.
     """
     mask = np.asarray(mask, bool)
-    out = np.zeros(mask.shape, bool)
-
-    def emit(row, block):
-        out[row : row + len(block)] = block > settings.threshold
-
-    predict_rows(model, mask, settings, device=device, emit=emit)
-    return out | mask if settings.mode == "add" else out
+    prob = predict_probability(model, mask, settings, device=device)
+    return decode(mask, prob, settings.decode, mode=settings.mode)
 
 
 def overlay(before: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -258,11 +270,12 @@ def repair_folder(
         "output": str(out_res),
         "model": card["id"],
         "model_sha256": card.get("sha256"),
-        "settings": dataclasses.asdict(settings),
+        "settings": settings.record(),
         "device": str(device),
         "shard": list(shard) if shard else None,
         "started": _dt.datetime.now().isoformat(timespec="seconds"),
     }
+    settings_key = json.dumps(settings.record(), sort_keys=True)  # a file is done only with the same settings
     mname = _manifest_name(shard)
     own = {e["input_rel"]: e for e in previous.values()} if shard is None else {}
     result = FolderResult([], [], [], out_dir / mname)
@@ -280,6 +293,7 @@ def repair_folder(
                 prev
                 and prev.get("input_sha256") == sha
                 and prev.get("model_sha256") == card.get("sha256")
+                and prev.get("settings") == settings_key
                 and (out_dir / out_rel).is_file()
             ):
                 result.skipped.append(prev)
@@ -297,6 +311,7 @@ def repair_folder(
                 input_sha256=sha,
                 model=card["id"],
                 model_sha256=card.get("sha256"),
+                settings=settings_key,
                 foreground=info.foreground,
                 height=info.shape[0],
                 width=info.shape[1],

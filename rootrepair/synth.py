@@ -61,10 +61,13 @@ class RootConfig:
     root_hairs: bool = False  # 1-px hairs near the tips of thin roots
     jitter: float = 0.0  # probability of flipping each boundary pixel (segmentation noise)
     specks: int = 0  # number of small foreground specks (segmentation noise)
+    noise: float = 0.0  # strength of segmentation-like noise (0: none, 1: typical); see add_segmentation_noise
 
     def __post_init__(self):
         if self.height < 32 or self.width < 32:
             raise RootRepairError(f"mask must be at least 32 x 32 px, got {self.height} x {self.width}")
+        if not 0.0 <= self.noise <= 3.0:
+            raise RootRepairError(f"noise must be between 0 and 3, got {self.noise}")
         if not 1 <= self.max_order <= 3:
             raise RootRepairError(f"max_order must be 1, 2 or 3, got {self.max_order}")
 
@@ -267,7 +270,87 @@ def _realism(rng, cfg: RootConfig, roots: list[Root], mask: np.ndarray) -> np.nd
         for rr, cc in zip(rows, cols):
             s = int(rng.integers(1, 4))
             mask[rr : rr + s, cc : cc + s] = True
+    if cfg.noise > 0:
+        mask = add_segmentation_noise(mask, rng, cfg.noise)
     return mask
+
+
+def add_segmentation_noise(mask: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+    """A clean mask made to look like a segmenter's output; its topology is kept.
+
+    At ``strength`` 1 (values scale counts and sizes):
+
+    - rough, lumpy edges: the signed distance to the edge plus a smooth random field
+      (sd 0.7 px, correlation about 2 px), thresholded at 0;
+    - blobs: about 12 per megapixel, discs of radius 2-5 px stuck to a root's edge;
+    - holes in thick roots: about 15 per megapixel, 1-4 px, where the root is wider than 7 px;
+    - root hairs: about 60 per megapixel, 1-px lines of 3-8 px leaving an edge outwards;
+    - specks: about 40 per megapixel, 1-10 px, half within 15 px of a root (not on its
+      line), half anywhere.
+
+    The clean mask's skeleton is always kept, so no root is broken by the noise: a
+    repair evaluated on a noisy mask is judged on gaps that were made on purpose.
+
+    Parameters
+    ----------
+    mask : (M, N) ndarray of bool
+    rng : numpy.random.Generator
+    strength : float
+        0 returns the mask unchanged.
+    """
+    from scipy import ndimage as ndi
+    from skimage.draw import disk, line
+    from skimage.morphology import skeletonize
+
+    mask = np.asarray(mask, bool)
+    if strength <= 0 or not mask.any():
+        return mask.copy()
+    h, w = mask.shape
+    mp = h * w / 1e6
+
+    def count(per_mp: float) -> int:
+        return int(rng.poisson(per_mp * mp * strength))
+
+    inside = ndi.distance_transform_edt(mask)
+    outside = ndi.distance_transform_edt(~mask)
+    signed = np.where(mask, inside - 0.5, 0.5 - outside)
+    field = ndi.gaussian_filter(rng.standard_normal(mask.shape).astype(np.float32), 2.0)
+    field *= 0.7 * strength / max(float(field.std()), 1e-6)
+    out = (signed + field > 0) | skeletonize(mask)
+    edge = np.argwhere(mask & (inside <= 1.0))
+    if len(edge):
+        for r, c in edge[rng.integers(len(edge), size=count(12))]:
+            out[disk((r, c), rng.uniform(2, 5) * min(strength, 1.5), shape=mask.shape)] = True
+        # hairs leave along the outward normal (the gradient of the outside distance)
+        gy, gx = np.gradient(ndi.gaussian_filter(mask.astype(np.float32), 1.5))
+        for r, c in edge[rng.integers(len(edge), size=count(60))]:
+            n = -np.array([gy[r, c], gx[r, c]])
+            norm = float(np.hypot(*n))
+            if norm < 1e-6:
+                continue
+            n = n / norm + rng.normal(0, 0.3, 2)
+            ln = rng.uniform(3, 8)
+            rr, cc = line(int(r), int(c), int(round(r + ln * n[0])), int(round(c + ln * n[1])))
+            ok = (rr >= 0) & (rr < h) & (cc >= 0) & (cc < w)
+            out[rr[ok], cc[ok]] = True
+    thick = np.argwhere(inside > 4.0)
+    if len(thick):
+        for r, c in thick[rng.integers(len(thick), size=count(15))]:
+            out[disk((r, c), rng.uniform(0.6, 2.0), shape=mask.shape)] = False
+    near = np.argwhere((outside > 4) & (outside < 15))
+    for k in range(count(40)):
+        if k % 2 == 0 and len(near):
+            r, c = near[rng.integers(len(near))]
+        else:
+            r, c = rng.integers(h), rng.integers(w)
+        size = int(rng.integers(1, 11))
+        pts = [(int(r), int(c))]
+        while len(pts) < size:  # a random 8-connected cluster
+            pr, pc = pts[int(rng.integers(len(pts)))]
+            pts.append((int(np.clip(pr + rng.integers(-1, 2), 0, h - 1)), int(np.clip(pc + rng.integers(-1, 2), 0, w - 1))))
+        pr, pc = np.array(pts).T
+        out[pr, pc] = True
+    return out
 
 
 def generate_root_system(cfg: RootConfig = RootConfig(), seed: int = 0) -> RootSystem:

@@ -44,6 +44,7 @@ from scipy import ndimage as ndi
 from rootrepair import __version__
 from rootrepair.errors import RootRepairError
 from rootrepair.gaps import GAP_KINDS, make_gaps
+from rootrepair.models.device import resolve_device
 from rootrepair.models.checkpoint import load_training_state, save_generator, save_training_state
 from rootrepair.models.networks import VARIANT_ARCH, build_model, foreground_probability
 
@@ -104,16 +105,6 @@ class TrainConfig:
     @property
     def uses_global(self) -> bool:
         return self.variant in ("gan-g", "gan-gl", "gan-gl-m")
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RootRepairError("--device cuda: this torch has no CUDA device; use --device cpu or auto")
-    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
-        raise RootRepairError(f"unknown device {name!r}; choose auto, cpu or cuda")
-    return torch.device(name)
 
 
 # ------------------------------------------------------------------------ data

@@ -141,8 +141,8 @@ def test_repair_folder_end_to_end(tmp_path, model_path):
     manifest = json.loads((out / "manifest.json").read_text())
     entries = {e["input_rel"]: e for e in manifest["files"]}
     assert entries["a.png"]["components_before"] == 2 and entries["a.png"]["components_after"] == 1
-    # the 5x5 box turns the line (rows 5..94, col 30, less 2 px) into rows 3..96 x cols 28..32
-    assert entries["a.png"]["pixels_added"] == 94 * 5 - 88
+    # the topology decoder adds only the bridge across the 2-px gap, at the line's 1-px width
+    assert entries["a.png"]["pixels_added"] == 2
     assert entries["bad.png"]["status"] == "failed"
     assert (out / "manifest.csv").exists()
     # inputs untouched
@@ -152,6 +152,13 @@ def test_repair_folder_end_to_end(tmp_path, model_path):
     assert len(res.skipped) == 2 and not res.done
     res = repair_folder(season, out, model_name=str(model_path), settings=InpaintSettings(tile=64, overlap=16), force=True)
     assert len(res.done) == 2
+    # other repair settings: the files are repaired again, not skipped
+    res = repair_folder(season, out, model_name=str(model_path), settings=InpaintSettings(tile=64, overlap=16, decoder="threshold"))
+    assert len(res.done) == 2 and not res.skipped
+    entries = {e["input_rel"]: e for e in json.loads((out / "manifest.json").read_text())["files"]}
+    # the paper's threshold: the 5x5 box turns the line (rows 5..94, col 30, less 2 px) into rows 3..96 x cols 28..32
+    assert entries["a.png"]["pixels_added"] == 94 * 5 - 88
+    assert json.loads((out / "manifest.json").read_text())["settings"]["decode"]["decoder"] == "threshold"
     # traits find the masks before repair through the manifest, and ignore the overlays
     r = runner.invoke(app, ["traits", str(out), "-o", str(tmp_path / "t.xlsx")])
     assert r.exit_code == 0, r.output

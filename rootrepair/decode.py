@@ -1,0 +1,381 @@
+"""Turning the network's foreground probability into a repaired mask.
+
+The network says where gaps probably are; this module decides what a repair may add.
+Pure numpy / scipy / scikit-image: no torch, so it can be tested and reused on its own.
+
+Two decoders:
+
+- ``threshold`` (the paper's rule): foreground wherever the probability exceeds
+  ``threshold``. Kept for reproducing the paper; on real masks it extends nearly every
+  root tip and leaves specks beside roots, each a new component.
+- ``topology`` (the default): an addition must join pieces of the input.
+
+  1. *Bridges, with hysteresis.* Candidate pixels are those outside the input with
+     probability above ``low``; a connected region of candidates is kept only if it
+     holds a seed pixel above ``high`` and touches two or more input components of at
+     least ``min_piece_px`` pixels (smaller pieces are specks, and a repair must not
+     join specks to roots).
+  2. *Probability-guided linking.* Every remaining skeleton end point of a piece of at
+     least ``min_piece_px`` pixels looks for another such piece within ``link_radius``
+     px: the least-cost path through ``-log p`` (``skimage.graph.MCP_Geometric``) from
+     the end to any pixel of another piece. The path is accepted when the geometric mean
+     probability of the pixels it adds is at least ``link_min_prob`` and the target lies
+     within ``link_angle_deg`` of the end's direction. Each accepted link joins two
+     pieces that were not yet joined (so it lowers the component count by one), and is
+     drawn with the root's local width at the end, never wider than the target's.
+  3. Added regions that touch no input pixel are dropped: never an isolated speck.
+
+With ``mode="add"`` every input pixel is kept; ``mode="replace"`` also drops input
+pixels whose probability is below ``threshold`` (the network's own clean-up).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from rootrepair.errors import RootRepairError
+
+EIGHT = np.ones((3, 3), bool)
+DECODERS = ("topology", "threshold")
+_OFFSETS = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc]
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodeSettings:
+    """How a probability becomes a mask; recorded in the manifest and the model card."""
+
+    decoder: str = "topology"  # topology (joins pieces only) or threshold (the paper's rule)
+    threshold: float = 0.5  # threshold decoder's level; the seed level of a bridge
+    low: float = 0.3  # a bridge continues through pixels above this (hysteresis)
+    min_piece_px: int = 10  # input components smaller than this are specks: never joined
+    link_radius: float = 40.0  # px searched from an end point for another piece
+    link_min_prob: float = 0.2  # geometric mean probability along the pixels a link adds
+    link_angle_deg: float = 45.0  # target within this angle of the end's direction
+    direction_px: int = 10  # skeleton px behind an end point that give its direction
+
+    def __post_init__(self):
+        if self.decoder not in DECODERS:
+            raise RootRepairError(f"decoder must be one of {', '.join(DECODERS)}, got {self.decoder!r}")
+        if not 0.0 < self.threshold < 1.0:
+            raise RootRepairError(f"threshold must be between 0 and 1, got {self.threshold}")
+        if not 0.0 < self.low <= self.threshold:
+            raise RootRepairError(f"low ({self.low}) must be above 0 and at most the threshold ({self.threshold})")
+        if not 0.0 < self.link_min_prob < 1.0:
+            raise RootRepairError(f"link_min_prob must be between 0 and 1, got {self.link_min_prob}")
+        if self.min_piece_px < 1 or self.link_radius < 0 or self.direction_px < 2:
+            raise RootRepairError("min_piece_px >= 1, link_radius >= 0 and direction_px >= 2 are needed")
+        if not 0.0 < self.link_angle_deg <= 90.0:
+            raise RootRepairError(f"link_angle_deg must be in (0, 90], got {self.link_angle_deg}")
+
+
+def decode(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = DecodeSettings(), *, mode: str = "add") -> np.ndarray:
+    """The repaired mask from the input mask and the network's probability.
+
+    Parameters
+    ----------
+    mask : (M, N) ndarray of bool
+        The input mask.
+    prob : (M, N) ndarray of float
+        The network's foreground probability for ``mask``.
+    settings : DecodeSettings
+    mode : {"add", "replace"}
+        ``add`` keeps every input pixel.
+
+    Returns
+    -------
+    repaired : (M, N) ndarray of bool
+    """
+    mask = np.asarray(mask, bool)
+    prob = np.asarray(prob, np.float32)
+    if mask.shape != prob.shape:
+        raise RootRepairError(f"mask {mask.shape} and probability {prob.shape} differ in shape")
+    if mode not in ("add", "replace"):
+        raise RootRepairError(f"mode must be add or replace, got {mode!r}")
+    if settings.decoder == "threshold":
+        added = (prob > settings.threshold) & ~mask
+    else:
+        added = bridges(mask, prob, high=settings.threshold, low=settings.low, min_piece_px=settings.min_piece_px)
+        added |= link_ends(mask | added, prob, settings)
+        added = _touching(added, mask)
+    kept = mask if mode == "add" else mask & (prob > settings.threshold)
+    return kept | added
+
+
+# --------------------------------------------------------------------- bridges
+
+
+def _piece_labels(mask: np.ndarray, min_piece_px: int) -> tuple[np.ndarray, np.ndarray]:
+    """8-connected labels of ``mask`` and, per label, whether it is a piece (not a speck)."""
+    labels, n = ndi.label(mask, structure=EIGHT)
+    big = np.bincount(labels.ravel(), minlength=n + 1) >= min_piece_px
+    big[0] = False
+    return labels, big
+
+
+def _neighbour_pairs(region: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(K, 2) unique (region id, label) pairs of 8-adjacent pixels, both non-zero."""
+    rr, cc = np.nonzero(region)
+    ids = region[rr, cc]
+    h, w = labels.shape
+    pairs = []
+    for dr, dc in _OFFSETS:
+        r2, c2 = rr + dr, cc + dc
+        ok = (r2 >= 0) & (r2 < h) & (c2 >= 0) & (c2 < w)
+        lab = labels[r2[ok], c2[ok]]
+        hit = lab > 0
+        pairs.append(np.stack([ids[ok][hit], lab[hit]], axis=1))
+    if not pairs:
+        return np.empty((0, 2), np.int64)
+    return np.unique(np.concatenate(pairs), axis=0)
+
+
+def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float = 0.3, min_piece_px: int = 10) -> np.ndarray:
+    """(M, N) bool: the candidate regions that join two or more pieces of ``mask``.
+
+    A candidate region is a connected region of pixels outside ``mask`` with probability
+    above ``low``; it is kept when its peak probability exceeds ``high`` and it touches at
+    least two input components of ``min_piece_px`` pixels or more.
+    """
+    mask = np.asarray(mask, bool)
+    cand = (prob > low) & ~mask
+    region, n = ndi.label(cand, structure=EIGHT)
+    if not n:
+        return np.zeros(mask.shape, bool)
+    peak = ndi.maximum(prob, region, index=np.arange(1, n + 1))
+    labels, big = _piece_labels(mask, min_piece_px)
+    pairs = _neighbour_pairs(region, labels)
+    touches_big = np.bincount(pairs[:, 0], weights=big[pairs[:, 1]], minlength=n + 1)
+    keep = touches_big >= 2
+    keep[1:] &= peak > high
+    keep[0] = False
+    pairs = pairs[keep[pairs[:, 0]] & big[pairs[:, 1]]]
+    return _bridge_paths(mask, prob, region, labels, pairs)
+
+
+def _bridge_paths(mask, prob, region, labels, pairs, reach: int = 10) -> np.ndarray:
+    """Each kept region redrawn as its most probable paths between the pieces it joins.
+
+    The network's probability is often wider than the root across a gap, and a repair
+    must not be: from the first piece a region touches, the least-cost path through
+    ``-log p`` inside the region to each other piece is drawn at the width of the
+    input's roots within ``reach`` px (the median distance transform on their skeleton).
+    """
+    from skimage.graph import MCP_Geometric
+    from skimage.morphology import skeletonize
+
+    out = np.zeros(mask.shape, bool)
+    h, w = mask.shape
+    slices = ndi.find_objects(region)
+    for i in np.unique(pairs[:, 0]):
+        pieces = pairs[pairs[:, 0] == i, 1]
+        sl = slices[i - 1]
+        r0, r1 = max(sl[0].start - reach - 2, 0), min(sl[0].stop + reach + 2, h)
+        c0, c1 = max(sl[1].start - reach - 2, 0), min(sl[1].stop + reach + 2, w)
+        own = region[r0:r1, c0:c1] == i
+        m = mask[r0:r1, c0:c1]
+        lab = labels[r0:r1, c0:c1]
+        skel = skeletonize(m)
+        inside = own | np.isin(lab, pieces)
+        # paths run from skeleton to skeleton, down the middle of the roots and of the region
+        middle = ndi.distance_transform_edt(inside)
+        cost = np.where(inside, 0.01 + 0.2 / np.maximum(middle, 1.0), -1.0)
+        cost[own] += -np.log(np.clip(prob[r0:r1, c0:c1][own], 1e-4, 1.0))
+        ends = [np.argwhere(skel & (lab == p)) for p in pieces]
+        if any(len(e) == 0 for e in ends):
+            continue
+        mcp = MCP_Geometric(cost, fully_connected=True)
+        cum, _ = mcp.find_costs(ends[0])
+        path_px = []
+        for pts in ends[1:]:
+            reachable = np.isfinite(cum[pts[:, 0], pts[:, 1]])
+            if not reachable.any():
+                continue
+            goal = pts[reachable][np.argmin(cum[pts[reachable, 0], pts[reachable, 1]])]
+            path_px.append(np.asarray(mcp.traceback(tuple(goal))))
+        if not path_px:
+            continue
+        path = np.concatenate(path_px)
+        path = path[own[path[:, 0], path[:, 1]]]
+        near = ndi.binary_dilation(own, iterations=reach) & skel
+        edt = ndi.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
+        radius = float(np.median(edt[near])) if near.any() else 1.0
+        sub = np.zeros(own.shape, bool)
+        draw_path(sub, path[:, 0], path[:, 1], radius)
+        out[r0:r1, c0:c1] |= sub & ~m
+    return out
+
+
+# --------------------------------------------------------------------- end points
+
+
+def end_points(skeleton: np.ndarray) -> np.ndarray:
+    """(K, 2) int: skeleton pixels with exactly one 8-neighbour, in row-major order."""
+    skeleton = np.asarray(skeleton, bool)
+    nb = ndi.convolve(skeleton.astype(np.uint8), EIGHT.astype(np.uint8), mode="constant")
+    return np.argwhere(skeleton & (nb == 2))
+
+
+def end_direction(end: np.ndarray, skeleton: np.ndarray, labels: np.ndarray, reach: int) -> np.ndarray | None:
+    """Unit (row, col) vector pointing out of the root at ``end``, or None when undefined.
+
+    The mean of the same component's skeleton pixels within ``reach`` px lies behind the
+    end; the direction points from that mean to the end.
+    """
+    r, c = (int(v) for v in end)
+    h, w = skeleton.shape
+    r0, r1, c0, c1 = max(r - reach, 0), min(r + reach + 1, h), max(c - reach, 0), min(c + reach + 1, w)
+    local = np.argwhere(skeleton[r0:r1, c0:c1] & (labels[r0:r1, c0:c1] == labels[r, c]))
+    if len(local) < 2:
+        return None
+    d = np.array([r - r0, c - c0], float) - local.mean(axis=0)
+    norm = math.hypot(*d)
+    return d / norm if norm > 0 else None
+
+
+def local_radius(mask: np.ndarray, skeleton: np.ndarray, labels: np.ndarray, point, reach: int) -> float:
+    """Half the root width near ``point``: the median distance transform on its skeleton within ``reach`` px.
+
+    Computed on a crop, so it costs little on a large mask. A 1-px root gives 1, a
+    5-px band 3 (the distance transform counts the centre pixel). Only the skeleton of
+    ``point``'s own component counts, so a thicker root nearby does not widen it.
+    """
+    r, c = (int(v) for v in point)
+    h, w = mask.shape
+    pad = reach + 2
+    r0, r1, c0, c1 = max(r - pad, 0), min(r + pad + 1, h), max(c - pad, 0), min(c + pad + 1, w)
+    edt = ndi.distance_transform_edt(np.pad(mask[r0:r1, c0:c1], 1))[1:-1, 1:-1]
+    y0, y1, x0, x1 = max(r - reach, 0) - r0, min(r + reach + 1, h) - r0, max(c - reach, 0) - c0, min(c + reach + 1, w) - c0
+    on = skeleton[r0:r1, c0:c1] & (labels[r0:r1, c0:c1] == labels[r, c])
+    vals = edt[y0:y1, x0:x1][on[y0:y1, x0:x1]]
+    return float(np.median(vals)) if len(vals) else max(float(edt[r - r0, c - c0]), 1.0)
+
+
+def draw_path(out: np.ndarray, rows: np.ndarray, cols: np.ndarray, edt_radius: float) -> None:
+    """Set the pixels within a root of half-width ``edt_radius`` (as ``local_radius``) around a path.
+
+    A path drawn with the radius measured on a root has that root's width: every pixel
+    closer than ``edt_radius - 0.5`` to a path pixel is set.
+    """
+    if not len(rows):
+        return
+    rad = max(edt_radius - 0.5, 0.5)
+    k = int(math.ceil(rad))
+    h, w = out.shape
+    r0, r1 = max(int(rows.min()) - k, 0), min(int(rows.max()) + k + 1, h)
+    c0, c1 = max(int(cols.min()) - k, 0), min(int(cols.max()) + k + 1, w)
+    seed = np.ones((r1 - r0, c1 - c0), bool)
+    seed[rows - r0, cols - c0] = False
+    out[r0:r1, c0:c1] |= ndi.distance_transform_edt(seed) < rad
+
+
+# --------------------------------------------------------------------- linking
+
+
+class _Sets:
+    """Union-find over component labels: a link is drawn only between pieces not yet joined."""
+
+    def __init__(self, n: int):
+        self.parent = np.arange(n + 1)
+
+    def find(self, a: int) -> int:
+        while self.parent[a] != a:
+            self.parent[a] = self.parent[self.parent[a]]
+            a = self.parent[a]
+        return int(a)
+
+    def union(self, a: int, b: int) -> bool:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return False
+        self.parent[rb] = ra
+        return True
+
+
+def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = DecodeSettings()) -> np.ndarray:
+    """(M, N) bool: pixels of the accepted links between end points and other pieces of ``mask``."""
+    from skimage.graph import MCP_Geometric
+    from skimage.morphology import skeletonize
+
+    mask = np.asarray(mask, bool)
+    added = np.zeros(mask.shape, bool)
+    R = int(math.ceil(settings.link_radius))
+    if R < 1 or not mask.any():
+        return added
+    labels, big = _piece_labels(mask, settings.min_piece_px)
+    if big.sum() < 2:
+        return added
+    skel = skeletonize(mask)
+    ends = end_points(skel)
+    ends = ends[big[labels[ends[:, 0], ends[:, 1]]]] if len(ends) else ends
+    if not len(ends):
+        return added
+    step_cost = -math.log(settings.link_min_prob)
+    cos_max = math.cos(math.radians(settings.link_angle_deg))
+    cost_all = -np.log(np.clip(prob, 1e-4, 1.0)).astype(np.float64)
+    sets = _Sets(int(labels.max()))
+    h, w = mask.shape
+    for r, c in ends:
+        r, c = int(r), int(c)
+        own = labels[r, c]
+        r0, r1, c0, c1 = max(r - R, 0), min(r + R + 1, h), max(c - R, 0), min(c + R + 1, w)
+        lab = labels[r0:r1, c0:c1]
+        target = (lab > 0) & (lab != own)
+        if not target.any():
+            continue
+        d = end_direction((r, c), skel, labels, settings.direction_px)
+        if d is None:
+            continue
+        # targets inside the cone ahead of the end and within the radius
+        tr, tc = np.nonzero(target)
+        v = np.stack([tr + r0 - r, tc + c0 - c], axis=1).astype(float)
+        dist = np.hypot(v[:, 0], v[:, 1])
+        ok = (dist <= settings.link_radius) & (v @ d >= cos_max * dist)
+        if ok.any():  # pieces already joined to this one (by an earlier link) are no target
+            cands = np.unique(lab[tr[ok], tc[ok]])
+            joined = cands[[sets.find(int(t)) == sets.find(int(own)) for t in cands]]
+            ok &= ~np.isin(lab[tr, tc], joined)
+        if not ok.any():
+            continue
+        radius = local_radius(mask, skel, labels, (r, c), settings.direction_px)
+        # paths keep to the middle of the probable region (as bridges do), not its edge
+        middle = ndi.distance_transform_edt((prob[r0:r1, c0:c1] >= settings.link_min_prob) | mask[r0:r1, c0:c1])
+        cost = cost_all[r0:r1, c0:c1] + 0.2 / np.maximum(middle, 1.0)
+        # a link leaves its own root at the end: the rest of the root is impassable
+        yy, xx = np.ogrid[r0 - r : r1 - r, c0 - c : c1 - c]
+        cost[(lab == own) & (yy**2 + xx**2 > (radius + 1) ** 2)] = -1.0
+        cost[(lab == own) & (yy**2 + xx**2 <= (radius + 1) ** 2)] = 0.01
+        cost[target] = 0.01
+        mcp = MCP_Geometric(cost, fully_connected=True)
+        cum, _ = mcp.find_costs([(r - r0, c - c0)])
+        reach = cum[tr[ok], tc[ok]]
+        if not np.isfinite(reach).any():
+            continue
+        best = int(np.argmin(reach))
+        goal = (int(tr[ok][best]), int(tc[ok][best]))
+        path = np.asarray(mcp.traceback(goal))
+        new = path[~mask[path[:, 0] + r0, path[:, 1] + c0]]
+        if not len(new):
+            continue
+        if cost_all[new[:, 0] + r0, new[:, 1] + c0].mean() > step_cost:
+            continue
+        other = int(lab[goal])
+        if not sets.union(own, other):
+            continue
+        if big[other]:  # a speck's or fragment's width says little about the root's
+            radius = min(radius, local_radius(mask, skel, labels, (goal[0] + r0, goal[1] + c0), settings.direction_px))
+        draw_path(added, new[:, 0] + r0, new[:, 1] + c0, radius)
+    return added & ~mask
+
+
+def _touching(added: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``added`` less its connected regions that touch no input pixel."""
+    region, n = ndi.label(added, structure=EIGHT)
+    if not n:
+        return added
+    pairs = _neighbour_pairs(region, mask.astype(np.int32))
+    keep = np.zeros(n + 1, bool)
+    keep[pairs[:, 0]] = True
+    return keep[region]

@@ -1,0 +1,145 @@
+"""The decoders on hand-made masks and probabilities whose right answer is known."""
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from rootrepair.decode import DecodeSettings, bridges, decode, draw_path, end_direction, end_points, link_ends
+from rootrepair.errors import RootRepairError
+
+EIGHT = np.ones((3, 3), bool)
+
+
+def n_components(m):
+    return ndi.label(m, structure=EIGHT)[1]
+
+
+def band_with_gap(width=3, gap=(40, 52), length=100):
+    """A horizontal root ``width`` px wide over columns 10..length+10, cut at columns ``gap``."""
+    m = np.zeros((40, length + 20), bool)
+    top = 20 - width // 2
+    m[top : top + width, 10 : length + 10] = True
+    m[:, gap[0] : gap[1]] = False
+    return m, top
+
+
+def test_two_collinear_pieces_are_joined_at_the_root_width():
+    m, top = band_with_gap(width=3)
+    prob = m.astype(np.float32) * 0.95
+    prob[12:28, 40:52] = 0.9  # the network is sure there is root in the gap, 16 px wide
+    out = decode(m, prob)
+    assert n_components(out) == 1
+    added = out & ~m
+    assert added[:, 40:52].any()
+    rows = np.flatnonzero(added.any(axis=1))
+    # drawn with the root's own width (rows 19..21), never the network's 16 px
+    assert rows.min() >= top and rows.max() <= top + 2
+
+
+def test_a_lone_tip_is_not_extended():
+    m = np.zeros((40, 80), bool)
+    m[19:22, 5:40] = True
+    prob = m.astype(np.float32)
+    prob[17:24, 40:60] = 0.9  # the network extends the tip by 20 px: nothing to join
+    assert (decode(m, prob) == m).all()
+
+
+def test_a_blob_touching_one_component_is_dropped_and_isolated_blobs_too():
+    m = np.zeros((60, 60), bool)
+    m[10:13, 5:55] = True
+    prob = m.astype(np.float32)
+    prob[13:20, 20:30] = 0.99  # stuck to the root
+    prob[40:50, 40:50] = 0.99  # alone in the soil
+    assert (decode(m, prob) == m).all()
+
+
+def test_a_speck_off_the_roots_line_is_not_joined():
+    m = np.zeros((50, 80), bool)
+    m[24:27, 5:60] = True  # a root ending at column 59
+    m[33:35, 30:32] = True  # a 4-px speck beside it (not on its line)
+    prob = m.astype(np.float32)
+    prob[26:34, 29:33] = 0.9  # probability joins root and speck
+    out = decode(m, prob)
+    assert n_components(out) == 2
+    assert (out == m).all()
+
+
+def test_a_speck_ahead_on_the_roots_line_is_joined():
+    m, _ = band_with_gap(width=3, gap=(40, 60))
+    m[19:21, 48:50] = True  # a 4-px fragment of the root left inside the gap
+    prob = m.astype(np.float32)
+    prob[19:22, 40:60] = 0.4  # below the bridge seed level: only the linker can use it
+    out = decode(m, prob)
+    assert n_components(out) == 1
+
+
+def test_linking_follows_moderate_probability_and_refuses_none():
+    m, top = band_with_gap(width=3)
+    prob = m.astype(np.float32)
+    prob[top : top + 3, 40:52] = 0.35  # under the seed level 0.5: no bridge, but a probable link
+    linked = decode(m, prob)
+    assert n_components(linked) == 1
+    assert not (linked & ~m)[: top].any() and not (linked & ~m)[top + 3 :].any()
+    prob[top : top + 3, 40:52] = 0.01  # the network sees no root there: no link
+    assert n_components(decode(m, prob)) == 2
+
+
+def test_link_needs_the_target_ahead_of_the_end():
+    m = np.zeros((60, 60), bool)
+    m[30:33, 5:30] = True  # a root pointing right, end at column 29
+    m[22:25, 10:28] = True  # a parallel root 6 px above it: beside the ends, not ahead of them
+    prob = np.maximum(m.astype(np.float32), 0.5)  # probability everywhere
+    assert not link_ends(m, prob, DecodeSettings(link_angle_deg=30)).any()
+
+
+def test_add_mode_never_removes_input_pixels_and_replace_may():
+    rng = np.random.default_rng(0)
+    m = rng.random((64, 64)) < 0.2
+    prob = rng.random((64, 64)).astype(np.float32)
+    for settings in (DecodeSettings(), DecodeSettings(decoder="threshold")):
+        assert (decode(m, prob, settings) >= m).all()
+    replaced = decode(m, prob, DecodeSettings(decoder="threshold"), mode="replace")
+    assert (replaced == (prob > 0.5)).all()
+
+
+def test_threshold_decoder_is_the_papers_rule():
+    m = np.zeros((10, 10), bool)
+    m[5, 5] = True
+    prob = np.zeros((10, 10), np.float32)
+    prob[0, 0] = 0.7
+    prob[9, 9] = 0.4
+    out = decode(m, prob, DecodeSettings(decoder="threshold"))
+    assert out[0, 0] and out[5, 5] and not out[9, 9] and out.sum() == 2
+
+
+def test_bridges_need_a_seed_above_the_high_level():
+    m, top = band_with_gap(width=3)
+    prob = m.astype(np.float32)
+    prob[top : top + 3, 40:52] = 0.45
+    assert not bridges(m, prob, high=0.5, low=0.3).any()
+    prob[top + 1, 45] = 0.6
+    assert bridges(m, prob, high=0.5, low=0.3)[:, 40:52].any()
+
+
+def test_end_points_and_direction_on_a_line():
+    skel = np.zeros((5, 20), bool)
+    skel[2, 3:15] = True
+    ends = end_points(skel)
+    assert ends.tolist() == [[2, 3], [2, 14]]
+    labels = skel.astype(int)
+    d = end_direction((2, 14), skel, labels, 8)
+    assert d == pytest.approx([0.0, 1.0])
+
+
+def test_draw_path_has_the_width_the_radius_measures():
+    out = np.zeros((20, 20), bool)
+    draw_path(out, np.array([10] * 11), np.arange(5, 16), 3.0)  # distance transform 3: a 5-px root
+    assert out.any(axis=1).sum() == 5
+
+
+def test_settings_are_validated():
+    with pytest.raises(RootRepairError, match="decoder"):
+        DecodeSettings(decoder="magic")
+    with pytest.raises(RootRepairError, match="low"):
+        DecodeSettings(low=0.7, threshold=0.5)
+    with pytest.raises(RootRepairError, match="shape"):
+        decode(np.zeros((4, 4), bool), np.zeros((4, 5), np.float32))
