@@ -72,7 +72,9 @@ def _load_pixels(path: Path) -> np.ndarray:
             im = im.convert("L")
         elif im.mode == "CMYK":
             im = im.convert("RGB")
-        return np.asarray(im)
+        elif im.mode == "1":  # 1-bit: PIL's bool view of packed bits crashed skeleton code (exit 139)
+            im = im.convert("L")
+        return np.array(im)
 
 
 def _to_grey(pixels: np.ndarray, path: Path) -> np.ndarray:

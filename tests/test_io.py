@@ -104,3 +104,16 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     with pytest.raises(RuntimeError):
         rio.atomic_write(tmp_path / "x.txt", boom)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_one_bit_png_reads_as_a_plain_mask(tmp_path):
+    from PIL import Image
+
+    from rootrepair.traits import measure_traits
+
+    a = np.zeros((30, 40), np.uint8)
+    a[10:13, 5:35] = 255
+    Image.fromarray(a).convert("1").save(tmp_path / "bits.png")
+    mask, _ = rio.read_mask(tmp_path / "bits.png")
+    assert mask.dtype == bool and mask.flags.c_contiguous and (mask == (a > 0)).all()
+    assert measure_traits(mask)["tip_count"] == 2

@@ -112,3 +112,26 @@ def test_empty_mask_gives_zeros_and_warns():
 def test_bad_settings_say_what_is_wrong():
     with pytest.raises(Exception, match="px_size_mm"):
         TraitSettings(px_size_mm=-1)
+
+
+def test_isolated_pixels_do_not_crash_and_have_no_length():
+    m = np.zeros((20, 20), bool)
+    m[3, 3] = m[15, 12] = True  # two 1-px dots: a skeleton of isolated pixels
+    t = measure_traits(m)
+    assert t["components"] == 2 and t["total_length_px"] == 0 and t["tip_count"] == 0
+    m[10, 2:12:2] = True  # a dotted line
+    assert measure_traits(m)["total_length_px"] == 0
+
+
+def test_rough_thick_root_has_two_tips():
+    m = np.zeros((60, 240), bool)
+    m[22:37, 20:220] = True  # a 15-px root, 200 px long
+    for k, col in enumerate(range(30, 210, 7)):  # 26 bumps of 3 x 3 px on both edges
+        row = 19 if k % 2 else 37
+        m[row : row + 3, col : col + 3] = True
+    t = measure_traits(m)
+    assert t["tip_count"] == 2
+    m2 = np.zeros((60, 240), bool)
+    m2[22:37, 20:220] = True
+    m2[19:22, 100:103] = True  # one 3-px bump
+    assert measure_traits(m2)["tip_count"] == 2

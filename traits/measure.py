@@ -131,15 +131,21 @@ def _pixel_graph(skeleton: np.ndarray):
     return Skeleton(skeleton)
 
 
+def _linked(skeleton: np.ndarray) -> np.ndarray:
+    """The skeleton less its isolated pixels: skan cannot build a graph from them (a dot has no length)."""
+    nb = ndi.convolve(skeleton.astype(np.uint8), EIGHT.astype(np.uint8), mode="constant")
+    return skeleton & (nb > 1)
+
+
 def _prune_spurs(skeleton: np.ndarray, diameter_img: np.ndarray, settings: TraitSettings):
     """The pruned skeleton, and its skan graph when the last round pruned nothing (else None)."""
     from skan import summarize
 
     skeleton = skeleton.copy()
     for _ in range(3):
-        if skeleton.sum() < 3:
+        if _linked(skeleton).sum() < 3:
             break
-        skel = _pixel_graph(skeleton)
+        skel = _pixel_graph(_linked(skeleton))
         table = summarize(skel, separator="_")
         spur = table["branch_type"].to_numpy() == 1
         if not spur.any():
@@ -156,7 +162,7 @@ def _prune_spurs(skeleton: np.ndarray, diameter_img: np.ndarray, settings: Trait
         for i in np.flatnonzero(short):
             path = skel.path(int(i))
             r, c = skel.coordinates[path].astype(int).T
-            keep = skel.degrees[path] > 1  # never cut through the junction itself
+            keep = skel.degrees[path] > 2  # the whole spur goes, the junction itself stays
             skeleton[r[~keep], c[~keep]] = False
         # a pruned junction may leave a 2-px stub; thin again so the graph stays clean
         from skimage.morphology import skeletonize
@@ -224,8 +230,8 @@ def analyse_skeleton(mask: np.ndarray, settings: TraitSettings = TraitSettings()
     skeleton = skeletonize(mask)
     skeleton, skel = _prune_spurs(skeleton, diameter_img, settings)
     empty2 = np.empty((0, 2), dtype=int)
-    if skeleton.sum() >= 2:
-        skel = skel if skel is not None else _pixel_graph(skeleton)
+    if _linked(skeleton).sum() >= 2:
+        skel = skel if skel is not None else _pixel_graph(_linked(skeleton))
         coords = skel.coordinates.astype(int)
         pixel_length = np.asarray(skel.graph.sum(axis=1)).ravel() / 2.0
         chain = pixel_length.sum()
