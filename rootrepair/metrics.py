@@ -15,6 +15,9 @@ Notation: ``Y`` the complete mask, ``X`` the gappy input, ``R`` the repaired bin
 - ``false_positive_px`` = |R & ~Y|: foreground added where there is none, anywhere
 - ``fp_per_gap_px``     = false_positive_px / |Y & ~X|
 - ``betti0_error``      = |C(R) - C(Y)|
+- ``false_joins``       = sum over components of R of (number of components of Y it holds pixels of - 1)^+:
+  pieces of the truth that a repair wrongly joined (a speck joined to a root, two roots
+  joined across soil). Betti-0 alone would reward such a join when gaps are left open.
 - ``cldice``            = 2 Tp Ts / (Tp + Ts), Tp = |S(R) & Y| / |S(R)|, Ts = |S(Y) & R| / |S(Y)|
 - ``length_err`` / ``tips_err`` / ``hull_err``: |trait(R) - trait(Y)| / trait(Y), from the traits module
 """
@@ -45,6 +48,18 @@ def cldice(pred: np.ndarray, truth: np.ndarray) -> float:
     if not (tp + ts) or np.isnan(tp) or np.isnan(ts):
         return float("nan")
     return 2 * tp * ts / (tp + ts)
+
+
+def false_joins(truth: np.ndarray, repaired: np.ndarray) -> int:
+    """How many components of ``truth`` the components of ``repaired`` join beyond one each."""
+    lr, _ = ndi.label(repaired, structure=EIGHT)
+    ly, _ = ndi.label(truth, structure=EIGHT)
+    both = (lr > 0) & (ly > 0)
+    pairs = np.unique(np.stack([lr[both], ly[both]]), axis=1)
+    if not pairs.size:
+        return 0
+    per_r = np.bincount(pairs[0])
+    return int(np.maximum(per_r - 1, 0).sum())
 
 
 def repair_metrics(
@@ -81,6 +96,7 @@ def repair_metrics(
         "false_positive_px": float(fp),
         "fp_per_gap_px": _safe_ratio(fp, missing.sum()),
         "betti0_error": float(abs(c_r - c_y)),
+        "false_joins": float(false_joins(Y, R)),
         "cldice": cldice(R, Y),
     }
     if traits:
@@ -95,4 +111,4 @@ def repair_metrics(
 
 
 # metrics where smaller is better (for choosing the best method and the tests' direction)
-LOWER_IS_BETTER = {"mse", "mse_gaps", "false_positive_px", "fp_per_gap_px", "betti0_error", "length_err", "tips_err", "hull_err"}
+LOWER_IS_BETTER = {"mse", "mse_gaps", "false_positive_px", "fp_per_gap_px", "betti0_error", "false_joins", "length_err", "tips_err", "hull_err"}

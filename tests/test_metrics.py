@@ -86,3 +86,26 @@ def test_evaluation_is_deterministic():
     assert a.equals(b)
     s = make_samples(cfg, "patch")
     assert len(s) == 3 and all((x.truth & ~x.gappy).any() for x in s)
+
+
+def test_false_joins_count_truth_pieces_a_repair_merged():
+    from rootrepair.metrics import false_joins
+
+    y = np.zeros((20, 40), bool)
+    y[5, 2:30] = True  # a root
+    y[9, 10:12] = True  # a speck below it
+    y[15, 2:30] = True  # another root
+    assert false_joins(y, y) == 0
+    r = y.copy()
+    r[6:9, 10] = True  # joins the speck to the first root
+    assert false_joins(y, r) == 1
+    r[10:15, 11] = True  # and the speck to the second root: three truth pieces in one
+    assert false_joins(y, r) == 2
+    assert repair_metrics(y, y, r, np.zeros_like(y), traits=False)["false_joins"] == 2
+
+
+def test_noisy_samples_keep_their_noise_in_the_truth():
+    clean = make_samples(EvalConfig(levels=("image",), n=1, gaps="occlusion"), "image")[0]
+    noisy = make_samples(EvalConfig(levels=("image",), n=1, gaps="occlusion", noise=1.0), "image")[0]
+    assert noisy.truth.sum() != clean.truth.sum()
+    assert not (noisy.gappy & ~noisy.truth).any()  # gaps only remove pixels

@@ -84,3 +84,19 @@ def test_synth_cli_writes_dataset_with_truth(tmp_path):
     assert r.exit_code == 1 and "--force" in r.output
     again = write_dataset(tmp_path / "again", 1, cfg=get_preset("chickpea", height=300, width=200), seed=5, gaps="mix")
     assert np.array_equal(read_mask(again / "gappy" / "root_00005.png")[0], read_mask(out / "gappy" / "root_00005.png")[0])
+
+
+def test_segmentation_noise_keeps_every_root_whole():
+    from skimage.morphology import skeletonize
+
+    from rootrepair.synth import add_segmentation_noise
+
+    m = np.zeros((300, 300), bool)
+    m[20:280, 148:153] = True  # a 5-px root
+    m[150:152, 20:148] = True  # a 2-px lateral
+    noisy = add_segmentation_noise(m, np.random.default_rng(3), 1.0)
+    assert (noisy[skeletonize(m)]).all()  # no root is broken
+    assert (noisy != m).sum() > 50  # but the edges, hairs and specks changed
+    same = add_segmentation_noise(m, np.random.default_rng(3), 1.0)
+    assert (same == noisy).all()
+    assert (add_segmentation_noise(m, np.random.default_rng(3), 0.0) == m).all()

@@ -1,0 +1,108 @@
+"""Which decoder turns the network's probability into the best repair, and how fast.
+
+    python benchmarks/bench_decode.py [-n 20] [--speed-only]
+
+Quality: image level (whole masks), held-out evaluation seeds, every setting the default
+must win in: chickpea and fibrous presets x occlusion and mix gaps, and the same with
+segmentation-like noise (``--noise 1``: rough edges, blobs, holes, hairs, specks on the
+complete mask before the gaps). Methods: none, closing, link, the shipped network with the
+paper's threshold, and with the topology decoder. Per setting: the means, and a paired
+t-test of topology vs link on the metrics the default must win on at once.
+
+Speed: the topology decoder alone on a 2500 x 1000 chickpea mask with its probability
+(best of 3), warm.
+"""
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+
+from _common import RESULTS, write
+
+WIN_ON = {  # metric: True if higher is better
+    "rel_comp_diff": True, "betti0_error": False, "fp_per_gap_px": False, "length_err": False, "tips_err": False,
+}
+SHOWN = ("rel_comp_diff", "betti0_error", "fp_per_gap_px", "gap_recall", "cldice", "length_err", "tips_err")
+
+
+def speed() -> str:
+    from rootrepair.decode import decode
+    from rootrepair.gaps import make_gaps
+    from rootrepair.inpaint import InpaintSettings, predict_probability, prepare_model
+    from rootrepair.models.checkpoint import load_generator
+    from rootrepair.synth import generate_root_system, get_preset
+
+    full = generate_root_system(get_preset("chickpea"), 8_000_000).mask
+    gappy, _ = make_gaps(full, "occlusion", np.random.default_rng(0))
+    model, _ = load_generator(None)
+    model, device = prepare_model(model, InpaintSettings(device="cpu"))
+    prob = predict_probability(model, gappy, InpaintSettings(device="cpu"), device=device)
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        decode(gappy, prob)
+        times.append(time.perf_counter() - t0)
+    return f"Topology decoding of a 2500 x 1000 chickpea mask with occlusion gaps: **{min(times):.3f} s** (best of 3; aim <= 0.3 s)."
+
+
+def quality(n: int) -> tuple[str, pd.DataFrame]:
+    from scipy import stats
+
+    from rootrepair.evaluate import EvalConfig, evaluate
+
+    methods = ("none", "closing", "link", "gan-gl+threshold", "gan-gl+topology")
+    rows, per = [], []
+    for noise in (0.0, 1.0):
+        for preset in ("chickpea", "fibrous"):
+            for gaps in ("occlusion", "mix"):
+                cfg = EvalConfig(methods=methods, preset=preset, gaps=gaps, levels=("image",), n=n, noise=noise, device="cpu")
+                t0 = time.perf_counter()
+                df, _ = evaluate(cfg)
+                setting = f"{preset}, {gaps}" + (", noisy" if noise else "")
+                print(f"{setting}: {time.perf_counter() - t0:.0f} s", flush=True)
+                df.insert(0, "setting", setting)
+                per.append(df)
+                topo = df[df.method == "gan-gl+topology"].set_index("sample")
+                link = df[df.method == "link"].set_index("sample")
+                for m in methods:
+                    g = df[df.method == m]
+                    row = {"setting": setting, "method": m, **{k: g[k].mean() for k in SHOWN}}
+                    rows.append(row)
+                wins = []
+                for k, higher in WIN_ON.items():
+                    a, b = topo[k].align(link[k], join="inner")
+                    better = a.mean() > b.mean() if higher else a.mean() < b.mean()
+                    p = stats.ttest_rel(a, b).pvalue if len(a) > 1 and not np.allclose(a, b) else float("nan")
+                    wins.append(f"{k} {'yes' if better else 'NO'} (p={p:.2g})")
+                rows.append({"setting": setting, "method": "topology beats link?", "note": "; ".join(wins)})
+    table = pd.DataFrame(rows)
+    lines = ["| setting | method | " + " | ".join(SHOWN) + " |", "|---" * (len(SHOWN) + 2) + "|"]
+    for _, r in table.iterrows():
+        if isinstance(r.get("note"), str):
+            lines.append(f"| {r.setting} | *{r.method}* | {r.note} |" + " |" * (len(SHOWN) - 1))
+        else:
+            lines.append(f"| {r.setting} | {r.method} | " + " | ".join(f"{r[k]:.3f}" for k in SHOWN) + " |")
+    return "\n".join(lines), pd.concat(per)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-n", type=int, default=20)
+    ap.add_argument("--speed-only", action="store_true")
+    args = ap.parse_args()
+    body = speed()
+    if not args.speed_only:
+        table, per = quality(args.n)
+        per.to_csv(RESULTS / "decoders_per_sample.csv", index=False)
+        body += (
+            f"\n\nImage level, n = {args.n} per setting (held-out evaluation seeds), methods run in `add` mode. "
+            "Lower is better for betti0_error, fp_per_gap_px, length_err, tips_err. Per-sample values: "
+            "`decoders_per_sample.csv`.\n\n" + table
+        )
+    write("decoders.md" if not args.speed_only else "decode_speed.md", "Decoders: threshold vs topology vs the baselines",
+          "python benchmarks/bench_decode.py" + (f" -n {args.n}" if not args.speed_only else " --speed-only"), body)
+
+
+if __name__ == "__main__":
+    main()
