@@ -23,7 +23,12 @@ Two decoders:
      within ``link_angle_deg`` of the end's direction. Each accepted link joins two
      pieces that were not yet joined (so it lowers the component count by one), and is
      drawn with the root's local width at the end, never wider than the target's.
-  3. Added regions that touch no input pixel are dropped: never an isolated speck.
+  3. *Facing ends* (``link_facing``, on by default because the evaluation says it helps
+     on clean and noisy masks): two end points of pieces not yet joined that lie within
+     ``link_radius`` px and each within ``link_angle_deg`` of the other's direction are
+     joined by a straight segment at the narrower root's width, nearest pairs first. This
+     is classical gap closing for gaps where the network has no opinion.
+  4. Added regions that touch no input pixel are dropped: never an isolated speck.
 
 With ``mode="add"`` every input pixel is kept; ``mode="replace"`` also drops input
 pixels whose probability is below ``threshold`` (the network's own clean-up).
@@ -54,6 +59,7 @@ class DecodeSettings:
     link_radius: float = 40.0  # px searched from an end point for another piece
     link_min_prob: float = 0.2  # geometric mean probability along the pixels a link adds
     link_angle_deg: float = 45.0  # target within this angle of the end's direction
+    link_facing: bool = True  # also join two end points that face each other, whatever the probability
     direction_px: int = 10  # skeleton px behind an end point that give its direction
 
     def __post_init__(self):
@@ -144,12 +150,13 @@ def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float
     region, n = ndi.label(cand, structure=EIGHT)
     if not n:
         return np.zeros(mask.shape, bool)
-    peak = ndi.maximum(prob, region, index=np.arange(1, n + 1))
     labels, big = _piece_labels(mask, min_piece_px)
     pairs = _neighbour_pairs(region, labels)
     touches_big = np.bincount(pairs[:, 0], weights=big[pairs[:, 1]], minlength=n + 1)
     keep = touches_big >= 2
-    keep[1:] &= peak > high
+    seeded = np.zeros(n + 1, bool)
+    seeded[np.unique(region[cand & (prob > high)])] = True
+    keep &= seeded
     keep[0] = False
     pairs = pairs[keep[pairs[:, 0]] & big[pairs[:, 1]]]
     return _bridge_paths(mask, prob, region, labels, pairs)
@@ -305,7 +312,7 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
     if R < 1 or not mask.any():
         return added
     labels, big = _piece_labels(mask, settings.min_piece_px)
-    if big.sum() < 2:
+    if not big.any() or labels.max() < 2:
         return added
     skel = skeletonize(mask)
     ends = end_points(skel)
@@ -314,7 +321,6 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
         return added
     step_cost = -math.log(settings.link_min_prob)
     cos_max = math.cos(math.radians(settings.link_angle_deg))
-    cost_all = -np.log(np.clip(prob, 1e-4, 1.0)).astype(np.float64)
     sets = _Sets(int(labels.max()))
     h, w = mask.shape
     for r, c in ends:
@@ -342,14 +348,17 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
         radius = local_radius(mask, skel, labels, (r, c), settings.direction_px)
         # paths keep to the middle of the probable region (as bridges do), not its edge
         middle = ndi.distance_transform_edt((prob[r0:r1, c0:c1] >= settings.link_min_prob) | mask[r0:r1, c0:c1])
-        cost = cost_all[r0:r1, c0:c1] + 0.2 / np.maximum(middle, 1.0)
+        neglog = -np.log(np.clip(prob[r0:r1, c0:c1], 1e-4, 1.0)).astype(np.float64)
+        cost = neglog + 0.2 / np.maximum(middle, 1.0)
         # a link leaves its own root at the end: the rest of the root is impassable
         yy, xx = np.ogrid[r0 - r : r1 - r, c0 - c : c1 - c]
         cost[(lab == own) & (yy**2 + xx**2 > (radius + 1) ** 2)] = -1.0
         cost[(lab == own) & (yy**2 + xx**2 <= (radius + 1) ** 2)] = 0.01
         cost[target] = 0.01
         mcp = MCP_Geometric(cost, fully_connected=True)
-        cum, _ = mcp.find_costs([(r - r0, c - c0)])
+        goals = np.stack([tr[ok], tc[ok]], axis=1)
+        # Dijkstra stops at the first goal it settles: the cheapest one
+        cum, _ = mcp.find_costs([(r - r0, c - c0)], ends=goals, find_all_ends=False)
         reach = cum[tr[ok], tc[ok]]
         if not np.isfinite(reach).any():
             continue
@@ -359,7 +368,7 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
         new = path[~mask[path[:, 0] + r0, path[:, 1] + c0]]
         if not len(new):
             continue
-        if cost_all[new[:, 0] + r0, new[:, 1] + c0].mean() > step_cost:
+        if neglog[new[:, 0], new[:, 1]].mean() > step_cost:
             continue
         other = int(lab[goal])
         if not sets.union(own, other):
@@ -367,7 +376,66 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
         if big[other]:  # a speck's or fragment's width says little about the root's
             radius = min(radius, local_radius(mask, skel, labels, (goal[0] + r0, goal[1] + c0), settings.direction_px))
         draw_path(added, new[:, 0] + r0, new[:, 1] + c0, radius)
+    if settings.link_facing:
+        _link_facing(mask, skel, labels, ends, sets, settings, added)
     return added & ~mask
+
+
+def _link_facing(mask, skel, labels, ends, sets, settings, added) -> None:
+    """Join end points of different pieces that face each other, nearest pairs first.
+
+    The geometric rule of classical gap closing, for gaps where the network has no
+    opinion: both ends lie within ``link_angle_deg`` of the other's direction and within
+    ``link_radius`` px; a straight segment at the narrower root's width joins them.
+    """
+    from scipy.spatial import cKDTree
+    from skimage.draw import line
+
+    if len(ends) < 2:
+        return
+    dirs = [end_direction(e, skel, labels, settings.direction_px) for e in ends]
+    pairs = cKDTree(ends).query_pairs(settings.link_radius, output_type="ndarray")
+    if not len(pairs):
+        return
+    v = (ends[pairs[:, 1]] - ends[pairs[:, 0]]).astype(float)
+    dist = np.hypot(v[:, 0], v[:, 1])
+    order = np.argsort(dist)
+    cos_max = math.cos(math.radians(settings.link_angle_deg))
+    for k in order:
+        i, j = pairs[k]
+        di, dj = dirs[i], dirs[j]
+        if di is None or dj is None or dist[k] == 0:
+            continue
+        if v[k] @ di < cos_max * dist[k] or -v[k] @ dj < cos_max * dist[k]:
+            continue
+        a, b = ends[i], ends[j]
+        if not sets.union(int(labels[a[0], a[1]]), int(labels[b[0], b[1]])):
+            continue
+        radius = min(local_radius(mask, skel, labels, a, settings.direction_px),
+                     local_radius(mask, skel, labels, b, settings.direction_px))
+        a, b = _centred(a, skel, labels, radius), _centred(b, skel, labels, radius)
+        rr, cc = line(int(a[0]), int(a[1]), int(b[0]), int(b[1]))
+        draw_path(added, rr, cc, radius)
+
+
+def _centred(end, skel, labels, radius: float) -> np.ndarray:
+    """The skeleton pixel of ``end``'s root nearest to it among those on the root's middle.
+
+    A skeleton ends in a corner of a cut root; a straight link drawn from there would
+    run along one edge. Pixels within ``radius + 1`` px of the end whose distance to the
+    root's edge is largest are its middle.
+    """
+    r, c = (int(v) for v in end)
+    k = int(math.ceil(radius)) + 1
+    h, w = skel.shape
+    r0, c0 = max(r - k, 0), max(c - k, 0)
+    on = skel[r0 : r + k + 1, c0 : c + k + 1] & (labels[r0 : r + k + 1, c0 : c + k + 1] == labels[r, c])
+    edt = ndi.distance_transform_edt(np.pad(labels[r0 : r + k + 1, c0 : c + k + 1] == labels[r, c], 1))[1:-1, 1:-1]
+    pts = np.argwhere(on)
+    depth = edt[pts[:, 0], pts[:, 1]]
+    pts = pts[depth == depth.max()]
+    near = pts[np.argmin(np.hypot(pts[:, 0] + r0 - r, pts[:, 1] + c0 - c))]
+    return near + (r0, c0)
 
 
 def _touching(added: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -79,8 +79,8 @@ def test_linking_follows_moderate_probability_and_refuses_none():
     linked = decode(m, prob)
     assert n_components(linked) == 1
     assert not (linked & ~m)[: top].any() and not (linked & ~m)[top + 3 :].any()
-    prob[top : top + 3, 40:52] = 0.01  # the network sees no root there: no link
-    assert n_components(decode(m, prob)) == 2
+    prob[top : top + 3, 40:52] = 0.01  # the network sees no root there: no link (unless the ends face)
+    assert n_components(decode(m, prob, DecodeSettings(link_facing=False))) == 2
 
 
 def test_link_needs_the_target_ahead_of_the_end():
@@ -143,3 +143,18 @@ def test_settings_are_validated():
         DecodeSettings(low=0.7, threshold=0.5)
     with pytest.raises(RootRepairError, match="shape"):
         decode(np.zeros((4, 4), bool), np.zeros((4, 5), np.float32))
+
+
+def test_facing_ends_are_joined_only_when_asked_and_only_when_they_face():
+    m, top = band_with_gap(width=3, gap=(40, 60))
+    prob = m.astype(np.float32)  # the network has no opinion about the gap
+    assert n_components(decode(m, prob, DecodeSettings(link_facing=False))) == 2
+    facing = DecodeSettings()
+    out = decode(m, prob, facing)
+    assert n_components(out) == 1
+    assert not (out & ~m)[:top].any() and not (out & ~m)[top + 3 :].any()  # at the root's width
+    # two roots side by side, ends not facing each other: left alone
+    side = np.zeros((40, 100), bool)
+    side[10:13, 10:50] = True
+    side[25:28, 55:95] = True
+    assert (decode(side, side.astype(np.float32), facing) == side).all()
