@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from rootrepair.errors import RootRepairError
@@ -40,14 +41,22 @@ def save_generator(stem: str | Path, model: torch.nn.Module, config: dict) -> Pa
 
 
 def resolve_model(name_or_path: str | Path | None) -> Path:
-    """The JSON config of a shipped model (by name) or of a checkpoint (by path)."""
+    """The JSON config of a shipped model (by bare name) or of a checkpoint (by path).
+
+    A bare name resolves to the shipped files only, never to a file of that name in
+    the current folder; anything with a folder or a suffix is a path.
+    """
     if name_or_path is None:
         name_or_path = DEFAULT_MODEL
     p = Path(name_or_path)
-    candidates = [p, p.with_suffix(".json"), SHIPPED_DIR / f"{name_or_path}.json"]
-    for c in candidates:
-        if c.suffix == ".json" and c.is_file():
-            return c
+    shipped = SHIPPED_DIR / f"{name_or_path}.json"
+    is_bare = p.name == str(name_or_path) and not p.suffix
+    if is_bare and shipped.is_file():
+        return shipped
+    if p.suffix == ".json" and p.is_file():
+        return p
+    if p.suffix in (".safetensors", "") and not is_bare and p.with_suffix(".json").is_file():
+        return p.with_suffix(".json")
     names = ", ".join(sorted(x.stem for x in SHIPPED_DIR.glob("*.json"))) or "none"
     raise RootRepairError(f"no model {str(name_or_path)!r}: give a shipped name ({names}) or a checkpoint .json path")
 
@@ -55,14 +64,19 @@ def resolve_model(name_or_path: str | Path | None) -> Path:
 def load_generator(name_or_path: str | Path | None = None, *, verify: bool = True) -> tuple[torch.nn.Module, dict]:
     """Rebuild a generator from its JSON config and load its weights (eval mode, CPU)."""
     cfg_path = resolve_model(name_or_path)
-    config = json.loads(cfg_path.read_text())
-    weights = cfg_path.with_name(config.get("weights", cfg_path.stem + ".safetensors"))
-    if not weights.is_file():
-        raise RootRepairError(f"{cfg_path}: weights file {weights.name} is missing")
-    if verify and config.get("sha256") and sha256_file(weights) != config["sha256"]:
-        raise RootRepairError(f"{weights}: sha256 does not match its config; the file is damaged or was replaced")
-    model = build_model(config["arch"], base=int(config["base"]))
-    model.load_state_dict(load_file(str(weights)))
+    try:
+        config = json.loads(cfg_path.read_text())
+        weights = cfg_path.with_name(config.get("weights", cfg_path.stem + ".safetensors"))
+        if not weights.is_file():
+            raise RootRepairError(f"{cfg_path}: weights file {weights.name} is missing")
+        if verify and config.get("sha256") and sha256_file(weights) != config["sha256"]:
+            raise RootRepairError(f"{weights}: sha256 does not match its config; the file is damaged or was replaced")
+        model = build_model(config["arch"], base=int(config["base"]))
+        model.load_state_dict(load_file(str(weights)))
+    except RootRepairError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError, SafetensorError) as exc:
+        raise RootRepairError(f"{cfg_path}: not a usable rootrepair model ({type(exc).__name__}: {exc})") from None
     model.eval()
     config["path"] = str(cfg_path)
     config["id"] = cfg_path.stem

@@ -44,25 +44,54 @@ def main(
     """Repair gaps in root segmentation masks and measure root traits."""
 
 
+def _safe(text) -> str:
+    """Text for the terminal: rich markup escaped, control characters (from file names) shown as \\xNN."""
+    text = "".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" for c in str(text))
+    return escape(text)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (what SLURM sends at a time limit), handled like Ctrl-C."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
 @contextmanager
 def _errors():
-    """Project errors become one red line and exit code 1; warnings become yellow lines."""
+    """Project errors become one red line and exit code 1; warnings become yellow lines.
+
+    SIGTERM is handled like Ctrl-C: temporary files are removed, finished files kept.
+    """
+    import signal
 
     def _show(message, category, filename, lineno, file=None, line=None):
-        console.print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False)
+        console.print(f"[yellow]warning:[/] {_safe(message)}", highlight=False)
 
     old = warnings.showwarning
     warnings.showwarning = _show
     try:
+        old_term = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread: leave signals alone
+        old_term = None
+    try:
         yield
     except RootRepairError as exc:
-        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        console.print(f"[bold red]error:[/] {_safe(exc)}", highlight=False)
         raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        console.print("[bold red]interrupted[/]: finished files are kept, no half-written file is left")
-        raise typer.Exit(130) from None
+    except OSError as exc:  # a folder that cannot be written, a disk that is full
+        where = f"{exc.filename}: " if exc.filename else ""
+        console.print(f"[bold red]error:[/] {_safe(where + (exc.strerror or str(exc)))}", highlight=False)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt as exc:
+        what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
+        console.print(f"[bold red]{what}[/]: finished files are kept, no half-written file is left")
+        raise typer.Exit(143 if isinstance(exc, _Terminated) else 130) from None
     finally:
         warnings.showwarning = old
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
 
 
 def _progress() -> Progress:
@@ -80,9 +109,9 @@ def _progress() -> Progress:
 
 def _report_failures(failures: list[tuple[str, str]], skipped: list[str]) -> None:
     for path in skipped:
-        console.print(f"[dim]note: {escape(path)}: not an image, skipped[/]", highlight=False)
+        console.print(f"[dim]note: {_safe(path)}: not an image, skipped[/]", highlight=False)
     for _, reason in failures:
-        console.print(f"[red]failed:[/] {escape(reason)}", highlight=False)
+        console.print(f"[red]failed:[/] {_safe(reason)}", highlight=False)
 
 
 def _pixel_size(dpi: Optional[float], px_size_mm: Optional[float]) -> Optional[float]:
@@ -109,7 +138,9 @@ def traits_cli(
     px_size_mm: Optional[float] = typer.Option(None, "--px-size-mm", help="Pixel size in mm; reports mm instead of pixels."),
     min_component_px: int = typer.Option(0, "--min-component-px", help="Ignore specks smaller than this many pixels."),
     spur_factor: float = typer.Option(1.0, "--spur-factor", help="Prune end branches shorter than this x the local root diameter."),
+    min_spur_px: float = typer.Option(2.0, "--min-spur-px", help="... and always prune end branches shorter than this (px)."),
     foreground: str = typer.Option("auto", "--foreground", help="Which pixels are roots: white, black or auto (the minority class)."),
+    max_pixels: int = typer.Option(400_000_000, "--max-pixels", help="Refuse images with more pixels than this (before decoding them)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing output file."),
 ) -> None:
     """Measure root traits of every mask in FOLDER; compare with masks before repair and with an expert.
@@ -121,7 +152,8 @@ def traits_cli(
         from rootrepair.traits import TraitSettings
 
         settings = TraitSettings(
-            px_size_mm=_pixel_size(dpi, px_size_mm), min_component_px=min_component_px, spur_factor=spur_factor
+            px_size_mm=_pixel_size(dpi, px_size_mm), min_component_px=min_component_px, spur_factor=spur_factor,
+            min_spur_px=min_spur_px,
         )
         if not folder.exists():
             raise RootRepairError(f"{folder}: no such file or folder")
@@ -131,6 +163,11 @@ def traits_cli(
             if found is not None:
                 before, before_only = found
                 console.print(f"masks before repair (from the manifest): {before}", highlight=False)
+        if qc is not None:
+            for src in (folder, before, compare):
+                if src is not None and Path(src).is_dir() and (qc.resolve() == Path(src).resolve() or Path(src).resolve() in qc.resolve().parents):
+                    raise RootRepairError(f"--qc {qc} is inside the measured folder {src}: the next run would measure "
+                                          "the QC pictures; choose a folder outside it")
         if output is None:
             output = folder.resolve().parent / f"{folder.resolve().name}-traits.xlsx"
         failures: list[tuple[str, str]] = []
@@ -145,6 +182,7 @@ def traits_cli(
                     path,
                     settings,
                     foreground=foreground,
+                    max_pixels=max_pixels,
                     qc_dir=(qc / name if (before or compare) else qc) if qc is not None else None,
                     on_start=lambda n: bar.update(task, total=n),
                     on_image=lambda p: bar.advance(task),
@@ -156,6 +194,8 @@ def traits_cli(
                 raise RootRepairError(f"{path}: no readable masks (PNG, TIFF, JPEG or BMP) found")
             measured[name] = ft
         report = build_report(measured["after"], settings, before=measured.get("before"), expert=measured.get("expert"))
+        for key, why in report.size_mismatch.items():
+            console.print(f"[yellow]not compared:[/] {_safe(key)}: {_safe(why)}", highlight=False)
         for source, keys in report.unmatched.items():
             console.print(
                 f"[yellow]unmatched ({source}):[/] {len(keys)} image(s) without a partner: {', '.join(keys[:10])}"
@@ -223,6 +263,7 @@ def inpaint_cli(
     overlap: int = typer.Option(64, "--overlap", help="Tile overlap in px (multiple of 16)."),
     batch: int = typer.Option(8, "--batch", help="Tiles per forward pass."),
     foreground: str = typer.Option("auto", "--foreground", help="Which pixels are roots: white, black or auto."),
+    max_pixels: int = typer.Option(400_000_000, "--max-pixels", help="Refuse images with more pixels than this (before decoding them)."),
 ) -> None:
     """Repair gaps in every mask of INPUT; write repaired masks, overlays and a manifest.
 
@@ -233,7 +274,7 @@ def inpaint_cli(
         from rootrepair.inpaint import InpaintSettings, default_output, repair_folder
 
         settings = InpaintSettings(tile=tile, overlap=overlap, batch=batch, decoder=decode, threshold=threshold, mode=mode,
-                                   device=device, threads=threads, foreground=foreground)
+                                   device=device, threads=threads, foreground=foreground, max_pixels=max_pixels)
         out_dir = output or default_output(input_path)
         t0 = time.perf_counter()
         with _progress() as bar:
@@ -245,7 +286,7 @@ def inpaint_cli(
                 rate = state["n"] / max(time.perf_counter() - t0, 1e-9)
                 bar.update(task, advance=1, rate=f"{rate:.2f} img/s")
                 if entry.get("status") == "failed":
-                    bar.console.print(f"[red]failed:[/] {escape(entry['error'])}", highlight=False)
+                    bar.console.print(f"[red]failed:[/] {_safe(entry['error'])}", highlight=False)
 
             result = repair_folder(input_path, out_dir, model_name=model, settings=settings, overlays=overlays,
                                    force=force, shard=_parse_shard(shard),
@@ -258,7 +299,10 @@ def inpaint_cli(
         after = sum(e["components_after"] for e in result.done)
         table.add_row(str(len(result.done)), str(len(result.skipped)), str(len(result.failed)), str(added), f"{before} -> {after}")
         out.print(table)
-        console.print(f"manifest: {result.manifest}", highlight=False)
+        console.print(f"manifest: {_safe(result.manifest)}", highlight=False)
+        if result.not_images:
+            console.print(f"[dim]note: {len(result.not_images)} file(s) are not images and were skipped "
+                          f"(listed in the manifest), e.g. {_safe(result.not_images[0])}[/]", highlight=False)
         if result.failed:
             raise typer.Exit(1)
 

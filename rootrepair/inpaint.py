@@ -41,6 +41,7 @@ class InpaintSettings:
     threads: int = 0  # CPU threads (0: torch default)
     amp: bool = True  # bfloat16 on CUDA
     foreground: str = "auto"
+    max_pixels: int = rio.MAX_PIXELS  # larger images are refused before decoding
 
     def __post_init__(self):
         if self.tile % 16 or self.overlap % 16 or not 0 <= self.overlap < self.tile // 2 + 1:
@@ -51,8 +52,12 @@ class InpaintSettings:
             raise RootRepairError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.decoder not in DECODERS:
             raise RootRepairError(f"decoder must be one of {', '.join(DECODERS)}, got {self.decoder!r}")
-        if self.batch < 1 or self.threads < 0:
-            raise RootRepairError(f"batch must be >= 1 and threads >= 0, got batch {self.batch}, threads {self.threads}")
+        if self.batch < 1:
+            raise RootRepairError(f"--batch must be >= 1, got {self.batch}")
+        if self.threads < 0:
+            raise RootRepairError(f"--threads must be >= 0 (0: torch's default), got {self.threads}")
+        if self.max_pixels < 1:
+            raise RootRepairError(f"--max-pixels must be >= 1, got {self.max_pixels}")
 
     @property
     def decode(self) -> DecodeSettings:
@@ -183,15 +188,91 @@ class FolderResult:
     skipped: list[dict]
     failed: list[dict]
     manifest: Path
+    not_images: list[str] = dataclasses.field(default_factory=list)  # files skipped because they are not images
 
 
 def default_output(input_path: Path) -> Path:
-    input_path = Path(input_path)
-    name = input_path.stem if input_path.is_file() else input_path.name
-    return input_path.resolve().parent / f"{name}-repaired"
+    """``<folder>-repaired`` beside an input folder; for one file, beside the file's folder.
+
+    A single file ``d/a.png`` is repaired into ``d-repaired/`` as a folder would be, so the
+    output never lands inside the folder that a later ``rootrepair inpaint d/`` reads.
+    """
+    folder = Path(input_path).resolve()
+    if folder.is_file():
+        folder = folder.parent
+    return folder.parent / f"{folder.name}-repaired"
 
 
-def select_shard(paths: list[Path], shard: tuple[int, int] | None) -> list[Path]:
+def output_names(rels: list[str]) -> dict[str, str]:
+    """The output path (no suffix) of each input: its own, unless another input shares it.
+
+    ``plant.png`` and ``plant.jpg`` would both become ``plant.png``; inputs whose paths
+    differ only in the suffix keep it in the name instead (``plant_png``, ``plant_jpg``).
+    """
+    stems: dict[str, list[str]] = {}
+    for rel in rels:
+        stems.setdefault(Path(rel).with_suffix("").as_posix().lower(), []).append(rel)
+    out = {}
+    for group in stems.values():
+        for rel in group:
+            p = Path(rel)
+            out[rel] = p.with_suffix("").as_posix() if len(group) == 1 else (p.parent / f"{p.stem}_{p.suffix[1:]}").as_posix()
+    return out
+
+
+class FolderLock:
+    """A lock file in the output folder: two runs writing one manifest would lose entries.
+
+    A lock left by a run that died (its process is gone on this host) is taken over.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        import os
+        import socket
+
+        me = f"{os.getpid()} {socket.gethostname()}"
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try:
+                    pid, host = self.path.read_text().split()[:2]
+                except (OSError, ValueError):
+                    pid, host = "0", ""
+                if host == socket.gethostname() and not _alive(int(pid)):
+                    self.path.unlink(missing_ok=True)
+                    continue
+                raise RootRepairError(
+                    f"another rootrepair run (process {pid} on {host or '?'}) is writing into {self.path.parent}; "
+                    f"wait for it, use another -o, or delete {self.path.name} if no run is going on"
+                ) from None
+            with os.fdopen(fd, "w") as fh:
+                fh.write(me)
+            return self
+        raise RootRepairError(f"cannot lock {self.path}")
+
+    def __exit__(self, *exc):
+        self.path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def select_shard(paths: list, shard: tuple[int, int] | None) -> list:
     """Every n-th file starting at i (0-based), for ``--shard i/n``."""
     if shard is None:
         return paths
@@ -252,22 +333,39 @@ def repair_folder(
     if not input_path.exists():
         raise RootRepairError(f"{input_path}: no such file or folder")
     out_dir = Path(output) if output is not None else default_output(input_path)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RootRepairError(f"output {out_dir} is a file; -o needs a folder")
     in_root = input_path.resolve() if input_path.is_dir() else input_path.resolve().parent
     out_res = out_dir.resolve()
-    if out_res == in_root or in_root in out_res.parents or (input_path.is_dir() and out_res in in_root.parents):
+    if out_res == in_root or (input_path.is_dir() and (in_root in out_res.parents or out_res in in_root.parents)):
         raise RootRepairError(f"output {out_dir} must be outside the input folder {input_path} (and not contain it)")
     images, skipped_files = rio.list_images(input_path)
     if not images:
         raise RootRepairError(f"{input_path}: no masks (PNG, TIFF, JPEG or BMP) found")
-    images = select_shard(images, shard)
+    base = input_path if input_path.is_dir() else input_path.parent
+    # paths relative to the folder as walked: a link to a file elsewhere keeps its own name
+    rels = [p.relative_to(base).as_posix() for p in images]
+    names = output_names(rels)
+    chosen = select_shard(list(zip(images, rels)), shard)
     model, card = load_generator(model_name)
     model, device = prepare_model(model, settings)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RootRepairError(f"output {out_dir}: cannot be created ({exc.strerror})") from None
+    mname = _manifest_name(shard)
+    with FolderLock(out_dir / f".{Path(mname).stem}.lock"):
+        return _repair_all(chosen, names, out_dir, mname, in_root, model, card, device, settings, overlays, force,
+                           shard, skipped_files, on_start, on_image)
+
+
+def _repair_all(chosen, names, out_dir, mname, in_root, model, card, device, settings, overlays, force, shard,
+                skipped_files, on_start, on_image) -> FolderResult:
     previous = {} if force else read_manifest_entries(out_dir)
     header = {
         "software": f"rootrepair {__version__}",
         "input": str(in_root),
-        "output": str(out_res),
+        "output": str(out_dir.resolve()),
         "model": card["id"],
         "model_sha256": card.get("sha256"),
         "settings": settings.record(),
@@ -276,18 +374,19 @@ def repair_folder(
         "started": _dt.datetime.now().isoformat(timespec="seconds"),
     }
     settings_key = json.dumps(settings.record(), sort_keys=True)  # a file is done only with the same settings
-    mname = _manifest_name(shard)
     own = {e["input_rel"]: e for e in previous.values()} if shard is None else {}
-    result = FolderResult([], [], [], out_dir / mname)
+    result = FolderResult([], [], [], out_dir / mname, [str(p) for p in skipped_files])
     if on_start:
-        on_start(len(images))
-    for path in images:
-        rel = path.resolve().relative_to(in_root).as_posix()
-        out_rel = Path(rel).with_suffix(rio.output_suffix(path))
-        entry = {"input_rel": rel, "input": str(path.resolve()), "output": out_rel.as_posix()}
+        on_start(len(chosen))
+    for path, rel in chosen:
+        out_rel = Path(names[rel] + rio.output_suffix(path))
+        entry = {"input_rel": rel, "input": str(Path(path).absolute()), "output": out_rel.as_posix()}
         t0 = time.perf_counter()
         try:
-            sha = rio.sha256_file(path)
+            try:
+                sha = rio.sha256_file(path)
+            except OSError as exc:
+                raise RootRepairError(f"{path}: cannot be read ({exc.strerror or exc})") from None
             prev = previous.get(rel)
             if (
                 prev
@@ -301,11 +400,19 @@ def repair_folder(
                 if on_image:
                     on_image(dict(prev, status="skipped"))
                 continue
-            mask, info = rio.read_mask(path, foreground=settings.foreground)
+            mask, info = rio.read_mask(path, foreground=settings.foreground, max_pixels=settings.max_pixels)
             repaired = repair_mask(model, mask, settings, device=device)
-            rio.write_mask(out_dir / out_rel, repaired, info)
-            if overlays:
-                rio.write_image(out_dir / OVERLAY_DIR / Path(rel).with_suffix(".png"), overlay(mask, repaired))
+            try:
+                rio.write_mask(out_dir / out_rel, repaired, info)
+                if overlays:
+                    rio.write_image(out_dir / OVERLAY_DIR / Path(names[rel] + ".png"), overlay(mask, repaired))
+            except OSError as exc:
+                raise RootRepairError(f"{out_dir / out_rel}: cannot be written ({exc.strerror or exc})") from None
+            notes = []
+            if out_rel.suffix != path.suffix:
+                notes.append("JPEG input written as PNG (lossless)")
+            if Path(names[rel]).name != Path(rel).stem:
+                notes.append(f"another input has the same name; written as {out_rel.name}")
             entry.update(
                 status="ok",
                 input_sha256=sha,
@@ -320,7 +427,7 @@ def repair_folder(
                 components_before=components(mask),
                 components_after=components(repaired),
                 seconds=round(time.perf_counter() - t0, 3),
-                note="JPEG input written as PNG (lossless)" if out_rel.suffix != path.suffix else "",
+                note="; ".join(notes),
             )
             result.done.append(entry)
             own[rel] = entry

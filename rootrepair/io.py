@@ -28,6 +28,7 @@ os.umask(_UMASK)
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
 FOREGROUND_CHOICES = ("auto", "white", "black")
+MAX_PIXELS = 400_000_000  # larger images are refused before decoding (--max-pixels): a 60000^2 TIFF asks 27 GiB
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +41,7 @@ class MaskInfo:
     channels: int  # 1 grey, 3 RGB, 4 RGBA
     foreground: str  # "white" or "black": the polarity that was used
     guessed: bool  # True when --foreground auto had to decide the polarity
+    white_value: int = 0  # the grey value of white in the input (1 for a 0/1 mask); 0: the dtype's maximum
 
 
 class PolarityWarning(UserWarning):
@@ -49,7 +51,15 @@ class PolarityWarning(UserWarning):
 # ---------------------------------------------------------------------------- reading
 
 
-def _load_pixels(path: Path) -> np.ndarray:
+def _too_large(path: Path, h: int, w: int, max_pixels: int) -> None:
+    if h * w > max_pixels:
+        raise MaskReadError(
+            f"{path}: {w} x {h} px is over the limit of {max_pixels:,} pixels; "
+            "pass --max-pixels to raise it if the image is real"
+        )
+
+
+def _load_pixels(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     suffix = path.suffix.lower()
     if suffix in (".tif", ".tiff"):
         import tifffile
@@ -60,10 +70,14 @@ def _load_pixels(path: Path) -> np.ndarray:
                     f"{path}: multi-page TIFF ({len(tif.pages)} pages); save each page as "
                     "its own file (e.g. Fiji: Image > Stacks > Stack to Images)"
                 )
+            shape = tif.pages[0].shape
+            _too_large(path, int(shape[0]), int(shape[1]) if len(shape) > 1 else 1, max_pixels)
             return tif.asarray()
     from PIL import Image
 
+    Image.MAX_IMAGE_PIXELS = None  # the limit is checked here, before decoding, with the file's name
     with Image.open(path) as im:
+        _too_large(path, im.size[1], im.size[0], max_pixels)
         if getattr(im, "n_frames", 1) > 1:
             raise MaskReadError(f"{path}: animated/multi-frame image; save one frame per file")
         if im.mode in ("P", "PA"):
@@ -101,19 +115,21 @@ def binarise(grey: np.ndarray) -> np.ndarray:
     Returns
     -------
     white : (M, N) ndarray of bool
-        True where the pixel is in the upper half of the value range. All False when
-        the image holds a single value.
+        True where the pixel is in the upper half of the value range. An image of a
+        single value is all white when that value is in the upper half of its type's
+        range (255 of 8 bits, 1.0 of floats), else all black.
     """
     grey = np.asarray(grey)
     if grey.dtype == bool:
         return grey.copy()
     lo, hi = grey.min(), grey.max()
     if lo == hi:
-        return np.zeros(grey.shape, dtype=bool)
+        top = np.iinfo(grey.dtype).max if grey.dtype.kind in "ui" else 1.0
+        return np.full(grey.shape, float(lo) > top / 2.0, dtype=bool)
     return grey > (float(lo) + float(hi)) / 2.0
 
 
-def read_mask(path: str | os.PathLike, *, foreground: str = "auto") -> tuple[np.ndarray, MaskInfo]:
+def read_mask(path: str | os.PathLike, *, foreground: str = "auto", max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, MaskInfo]:
     """Read an image file as a boolean foreground mask.
 
     Parameters
@@ -124,6 +140,8 @@ def read_mask(path: str | os.PathLike, *, foreground: str = "auto") -> tuple[np.
         Which class is the root. ``auto`` takes the minority class and warns
         (``PolarityWarning``) when that means black roots on white, or when the
         classes are nearly balanced.
+    max_pixels : int
+        Larger images are refused before they are decoded.
 
     Returns
     -------
@@ -138,14 +156,18 @@ def read_mask(path: str | os.PathLike, *, foreground: str = "auto") -> tuple[np.
     if foreground not in FOREGROUND_CHOICES:
         raise RootRepairError(f"foreground must be one of {FOREGROUND_CHOICES}, got {foreground!r}")
     path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise MaskReadError(f"{path}: broken link (it points to {os.readlink(path)}, which does not exist)")
     if not path.is_file():
         raise MaskReadError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise MaskReadError(f"{path}: file is empty (0 bytes)")
     try:
-        pixels = _load_pixels(path)
+        if path.stat().st_size == 0:
+            raise MaskReadError(f"{path}: file is empty (0 bytes)")
+        pixels = _load_pixels(path, max_pixels)
     except MaskReadError:
         raise
+    except OSError as exc:
+        raise MaskReadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except Exception as exc:  # PIL/tifffile raise many types for corrupt files
         raise MaskReadError(f"{path}: cannot be read as an image ({type(exc).__name__}: {exc})") from None
     if pixels.size == 0:
@@ -153,6 +175,9 @@ def read_mask(path: str | os.PathLike, *, foreground: str = "auto") -> tuple[np.
     channels = 1 if pixels.ndim == 2 else int(pixels.shape[2])
     grey = _to_grey(pixels, path)
     white = binarise(grey)
+    lo, hi = grey.min(), grey.max()
+    two_valued = pixels.ndim == 2 and pixels.dtype.kind in "ui" and lo != hi and bool(((grey == lo) | (grey == hi)).all())
+    white_value = int(hi) if two_valued else 0
     guessed = False
     if foreground == "white":
         mask = white
@@ -182,6 +207,7 @@ def read_mask(path: str | os.PathLike, *, foreground: str = "auto") -> tuple[np.
         channels=channels,
         foreground=foreground,
         guessed=guessed,
+        white_value=white_value,
     )
     return mask, info
 
@@ -202,7 +228,13 @@ def list_images(root: str | os.PathLike) -> tuple[list[Path], list[Path]]:
     if not root.is_dir():
         raise RootRepairError(f"{root}: no such file or folder")
     images, skipped = [], []
-    for dirpath, dirnames, filenames in os.walk(root):
+
+    def unreadable(err: OSError) -> None:
+        warnings.warn(f"{err.filename}: folder cannot be read ({err.strerror}); skipped", stacklevel=3)
+
+    # links to files are followed (a folder of links is normal on clusters); links to
+    # folders are not, so a link loop cannot trap the walk
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             if name.startswith("."):
@@ -257,6 +289,8 @@ def mask_to_pixels(mask: np.ndarray, info: MaskInfo | None = None) -> np.ndarray
     if dtype.itemsize > 2:
         dtype = np.dtype(np.uint16)
     top = np.iinfo(dtype).max
+    if info is not None and 0 < info.white_value <= top:
+        top = info.white_value  # a 0/1 mask stays 0/1
     white = mask if (info is None or info.foreground == "white") else ~mask
     return np.where(white, top, 0).astype(dtype)
 
@@ -288,16 +322,53 @@ def write_mask(path: str | os.PathLike, mask: np.ndarray, info: MaskInfo | None 
     return write_image(path, mask_to_pixels(mask, info))
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_formula_like(v) -> bool:
+    return isinstance(v, str) and v.startswith(_FORMULA_START)
+
+
+def _text_safe(frame):
+    """A copy whose text cells cannot run as spreadsheet formulas: ``=cmd()`` becomes ``'=cmd()``.
+
+    A file named ``=HYPERLINK(...).png`` must reach Excel as text, not as a live formula.
+    """
+    import pandas as pd
+
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: "'" + v if _is_formula_like(v) else v)
+    return out
+
+
 def write_csv(path: str | os.PathLike, frame) -> Path:
-    return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
+    """CSV with text made formula-safe and floats to 6 significant digits (no 17-digit noise)."""
+    return atomic_write(path, lambda tmp: _text_safe(frame).to_csv(tmp, index=False, float_format="%.6g"))
+
+
+def number_format(name: str, values) -> str:
+    """The Excel number format of a column: counts as integers, p-values in scientific notation."""
+    import pandas as pd
+
+    v = pd.to_numeric(values, errors="coerce").dropna()
+    low = str(name).lower()
+    if low.endswith(("_p", "pvalue", "p_value")) or "_p_" in low or low.startswith("p_"):
+        return "0.00E+00"
+    if len(v) and (v == v.round()).all() and v.abs().max() < 1e15:
+        return "0"
+    big = v.abs().max() if len(v) else 0
+    return "0.0" if big >= 1000 else "0.00" if big >= 10 else "0.000" if big >= 0.1 else "0.0000"
 
 
 def write_excel(path: str | os.PathLike, notes: dict[str, str] | None = None, **sheets) -> Path:
     """Write DataFrames as sheets of one XLSX, formatted for people who open it in Excel.
 
-    Frozen header row, bold headers, column widths that fit, 4 significant decimals for
-    floats. ``notes`` maps a sheet name to a line written above nothing: it goes into
-    a ``notes`` sheet (formulas used, units), so the data sheets stay plain tables.
+    Frozen header row, bold headers, column widths that fit, a number format per column
+    (``number_format``); text that looks like a formula is stored as text, never run.
+    ``notes`` maps a sheet name to a line: it goes into a ``notes`` sheet (formulas
+    used, units), so the data sheets stay plain tables.
     """
     import pandas as pd
     from openpyxl.styles import Font
@@ -313,11 +384,18 @@ def write_excel(path: str | os.PathLike, notes: dict[str, str] | None = None, **
                     cell.font = Font(bold=True)
                 for j, col in enumerate(frame.columns, start=1):
                     values = frame[col]
-                    width = max([len(str(col))] + [len(_fmt(v)) for v in values.head(200)])
+                    width = max([len(str(col))] + [len(str(v)) if not isinstance(v, float) else 10 for v in values.head(200)])
                     ws.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 8), 60)
-                    if pd.api.types.is_float_dtype(values):
+                    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+                        fmt = number_format(col, values)
                         for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                            row[0].number_format = "0.0000"
+                            row[0].number_format = fmt
+                    elif values.dtype == object or pd.api.types.is_string_dtype(values):
+                        for row in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                            cell = row[0]
+                            if _is_formula_like(cell.value) or cell.data_type == "f":
+                                cell.data_type = "s"  # stored as text: Excel shows it, never runs it
+                                cell.quotePrefix = True
             if notes:
                 frame = pd.DataFrame({"sheet": list(notes), "note": list(notes.values())})
                 frame.to_excel(xw, sheet_name="notes", index=False)
@@ -330,17 +408,13 @@ def write_excel(path: str | os.PathLike, notes: dict[str, str] | None = None, **
     return atomic_write(path, _write)
 
 
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.4f}"
-    return str(v)
-
-
-def iter_masks(paths: list[Path], *, foreground: str = "auto") -> Iterator[tuple[Path, np.ndarray | None, MaskInfo | None, str | None]]:
+def iter_masks(
+    paths: list[Path], *, foreground: str = "auto", max_pixels: int = MAX_PIXELS
+) -> Iterator[tuple[Path, np.ndarray | None, MaskInfo | None, str | None]]:
     """Read masks one by one; a bad file yields ``(path, None, None, reason)`` instead of raising."""
     for p in paths:
         try:
-            mask, info = read_mask(p, foreground=foreground)
+            mask, info = read_mask(p, foreground=foreground, max_pixels=max_pixels)
         except MaskReadError as exc:
             yield p, None, None, str(exc)
             continue

@@ -35,6 +35,7 @@ class FolderTraits:
     table: pd.DataFrame  # index: image key; columns: file + traits
     failures: list[tuple[str, str]]  # (path, reason)
     skipped: list[str]  # files that are not images
+    shapes: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)  # image key -> (rows, cols)
 
 
 def masks_in(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -52,6 +53,7 @@ def measure_folder(
     settings: TraitSettings,
     *,
     foreground: str = "auto",
+    max_pixels: int = rio.MAX_PIXELS,
     qc_dir: str | Path | None = None,
     on_image: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
@@ -71,8 +73,8 @@ def measure_folder(
         images = [p for p in images if p.relative_to(folder).as_posix() in wanted]
     if on_start:
         on_start(len(images))
-    rows, keys, failures = [], [], []
-    for path, mask, info, reason in rio.iter_masks(images, foreground=foreground):
+    rows, keys, failures, shapes = [], [], [], {}
+    for path, mask, info, reason in rio.iter_masks(images, foreground=foreground, max_pixels=max_pixels):
         key = rio.image_key(path, folder)
         if reason is not None:
             failures.append((str(path), reason))
@@ -87,10 +89,11 @@ def measure_folder(
                 rio.write_image(Path(qc_dir) / f"{key}.qc.png", draw_qc(a))
             rows.append({"file": str(path), **traits})
             keys.append(key)
+            shapes[key] = tuple(mask.shape)
         if on_image:
             on_image(str(path))
     table = pd.DataFrame(rows, index=pd.Index(keys, name="image"))
-    return FolderTraits(folder, table, failures, [str(p) for p in skipped])
+    return FolderTraits(folder, table, failures, [str(p) for p in skipped], shapes)
 
 
 def before_folder_from_manifest(folder: Path) -> tuple[Path, list[str]] | None:
@@ -122,6 +125,7 @@ class TraitReport:
     summary: pd.DataFrame
     settings: pd.DataFrame
     unmatched: dict[str, list[str]]  # source -> image keys without a partner
+    size_mismatch: dict[str, str] = dataclasses.field(default_factory=dict)  # image key -> why it was not compared
 
 
 def _trait_columns(t: FolderTraits) -> pd.DataFrame:
@@ -148,21 +152,29 @@ def build_report(
     traits = traits[["image", "source", "file"] + [c for c in traits.columns if c not in ("image", "source", "file")]]
 
     unmatched: dict[str, list[str]] = {}
+    mismatch: dict[str, str] = {}
     comparison = None
     if before is not None or expert is not None:
         all_keys = set(after.table.index)
         for ft in (before, expert):
             if ft is not None:
                 all_keys &= set(ft.table.index)
+        # masks of different sizes are not the same plant at the same scale: never compared
+        for name, ft in (("before", before), ("expert", expert)):
+            for key in sorted(all_keys) if ft is not None else ():
+                a, b = after.shapes.get(key), ft.shapes.get(key)
+                if a is not None and b is not None and a != b:
+                    mismatch[key] = f"{name} mask is {b[1]} x {b[0]} px, the measured one {a[1]} x {a[0]} px"
+        all_keys -= set(mismatch)
         for name, ft in sources.items():
             if ft is not None:
                 missing = sorted(set(ft.table.index) - all_keys)
                 if missing:
                     unmatched[name] = missing
         comparison = compare_traits(
-            _trait_columns(after),
-            before=_trait_columns(before) if before is not None else None,
-            expert=_trait_columns(expert) if expert is not None else None,
+            _trait_columns(after).loc[[k for k in after.table.index if k in all_keys]],
+            before=_trait_columns(before).loc[[k for k in before.table.index if k in all_keys]] if before is not None else None,
+            expert=_trait_columns(expert).loc[[k for k in expert.table.index if k in all_keys]] if expert is not None else None,
         )
         summary = summarise_comparison(comparison)
     else:
@@ -176,7 +188,7 @@ def build_report(
         "date": _dt.datetime.now().isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "units": settings.unit + ("" if settings.px_size_mm is None else f" ({settings.px_size_mm:g} mm per pixel)"),
-        "min_component_px": str(settings.min_component_px),
+        "min_component_px": settings.min_component_px,
         "spur pruning": f"end branches shorter than max({settings.min_spur_px:g} px, {settings.spur_factor:g} x local diameter) removed",
         "diameter class edges": ", ".join(f"{e:g}" for e in settings.edges) + f" {settings.unit}",
         "after (measured) folder": str(after.root),
@@ -189,7 +201,7 @@ def build_report(
     for k, v in FORMULAS.items():
         info[f"formula: {k}"] = v
     settings_df = pd.DataFrame({"setting": list(info), "value": list(info.values())})
-    return TraitReport(traits, comparison, summary, settings_df, unmatched)
+    return TraitReport(traits, comparison, summary, settings_df, unmatched, mismatch)
 
 
 def write_report(report: TraitReport, xlsx: Path, *, overwrite: bool = False) -> list[Path]:

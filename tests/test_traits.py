@@ -110,7 +110,7 @@ def test_empty_mask_gives_zeros_and_warns():
 
 
 def test_bad_settings_say_what_is_wrong():
-    with pytest.raises(Exception, match="px_size_mm"):
+    with pytest.raises(Exception, match="px-size-mm"):
         TraitSettings(px_size_mm=-1)
 
 

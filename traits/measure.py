@@ -65,8 +65,8 @@ class TraitSettings:
     diameter_edges: tuple[float, ...] | None = None  # class edges in output units; None: defaults
 
     def __post_init__(self):
-        if self.px_size_mm is not None and not (self.px_size_mm > 0):
-            raise RootRepairError(f"px_size_mm must be positive, got {self.px_size_mm}")
+        if self.px_size_mm is not None and not (math.isfinite(self.px_size_mm) and 1e-6 <= self.px_size_mm <= 1e3):
+            raise RootRepairError(f"--px-size-mm must be a number from 0.000001 to 1000, got {self.px_size_mm}")
         if self.min_component_px < 0:
             raise RootRepairError(f"min_component_px must be >= 0, got {self.min_component_px}")
         if self.spur_factor < 0 or self.min_spur_px < 0:
@@ -91,8 +91,8 @@ class TraitSettings:
 
 def dpi_to_mm(dpi: float) -> float:
     """Pixel size in mm for a scan resolution in dots per inch."""
-    if not dpi > 0:
-        raise RootRepairError(f"dpi must be positive, got {dpi}")
+    if not (math.isfinite(dpi) and 1.0 <= dpi <= 1e6):
+        raise RootRepairError(f"--dpi must be a number from 1 to 1,000,000, got {dpi}")
     return 25.4 / dpi
 
 
