@@ -374,9 +374,18 @@ def write_excel(path: str | os.PathLike, notes: dict[str, str] | None = None, **
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def _printable(v):  # control characters (from file names) cannot be stored in XLSX
+        return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", v) if isinstance(v, str) else v
+
     def _write(tmp: Path) -> None:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
             for name, frame in sheets.items():
+                frame = frame.copy()
+                for col in frame.columns:
+                    if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
+                        frame[col] = frame[col].map(_printable)
                 frame.to_excel(xw, sheet_name=name[:31], index=False)
                 ws = xw.sheets[name[:31]]
                 ws.freeze_panes = "A2"

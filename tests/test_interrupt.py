@@ -16,8 +16,9 @@ from rootrepair.io import read_mask
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
-def test_ctrl_c_leaves_no_partial_files(tmp_path):
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT / SIGTERM")
+@pytest.mark.parametrize("sig, word", [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "terminated")])
+def test_ctrl_c_and_sigterm_leave_no_partial_files(tmp_path, sig, word):
     season = tmp_path / "season"
     season.mkdir()
     src, _ = read_mask(ROOT / "examples" / "season" / "plant_01.png")
@@ -29,11 +30,11 @@ def test_ctrl_c_leaves_no_partial_files(tmp_path):
     deadline = time.time() + 120
     while time.time() < deadline and not (out / "manifest.json").exists():
         time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode != 0, "the run should have been interrupted"
-    assert "interrupted" in err
-    leftovers = [p for p in out.rglob("*") if ".part" in p.name]
+    assert word in err
+    leftovers = [p for p in out.rglob("*") if ".part" in p.name or p.name.endswith(".lock")]
     assert leftovers == []
     done = json.loads((out / "manifest.json").read_text())["files"]
     assert 1 <= len(done) < 8
