@@ -68,21 +68,20 @@ def test_l_shape_convex_hull_area():
     m[2:12, 2] = True  # vertical arm, pixel centres rows 2..11
     m[11, 2:12] = True  # horizontal arm, cols 2..11
     t = measure_traits(m)
-    # hull of the pixel centres is the triangle (2,2), (11,2), (11,11): 9 * 9 / 2
-    assert_almost_equal(t["convex_hull_area_px2"], 40.5)
-    assert_almost_equal(t["solidity"], 19 / 40.5)
+    # hull of the pixel squares: the 10 x 10 box of rows/cols 1.5..11.5 less the triangle
+    # above the line from the corner (1.5, 2.5) to (10.5, 11.5): 100 - 9 * 9 / 2
+    assert_almost_equal(t["convex_hull_area_px2"], 59.5)
+    assert_almost_equal(t["solidity"], 19 / 59.5)
 
 
 def test_diameter_of_a_band():
     m = np.zeros((40, 200), bool)
     m[10:15, 5:195] = True  # 5 px wide
     t = measure_traits(m)
-    assert t["median_diameter_px"] == 5
-    assert t["max_diameter_px"] == 5
-    # cylinders of diameter 5 along the skeleton; the skeleton's last pixels sit nearer
-    # the band's ends, where the diameter is smaller
-    assert t["volume_px3"] == pytest.approx(t["total_length_px"] * math.pi * 25 / 4, rel=0.01)
-    assert t["volume_px3"] < t["total_length_px"] * math.pi * 25 / 4
+    assert t["median_diameter_px"] == pytest.approx(5, abs=0.05)
+    assert t["max_diameter_px"] == pytest.approx(5, abs=0.5)
+    # cylinders of diameter 5 along the skeleton
+    assert t["volume_px3"] == pytest.approx(t["total_length_px"] * math.pi * 25 / 4, rel=0.02)
     assert t["length_diam_3_6_px"] == pytest.approx(t["total_length_px"])
 
 
@@ -135,3 +134,53 @@ def test_rough_thick_root_has_two_tips():
     m2[22:37, 20:220] = True
     m2[19:22, 100:103] = True  # one 3-px bump
     assert measure_traits(m2)["tip_count"] == 2
+
+
+def _oblique_root(width: float, angle_deg: float, length: float = 160.0, size: int = 240) -> np.ndarray:
+    """Pixels whose centre lies inside a width x length rectangle centred in the image, at an angle."""
+    # centred on a pixel centre for odd widths, between two for even ones: then an
+    # axis-aligned root is exactly ``width`` pixels wide
+    centre = size // 2 + (0.5 if width % 2 == 0 else 0.0)
+    rr, cc = np.mgrid[0:size, 0:size].astype(float) - centre
+    a = math.radians(angle_deg)
+    along = cc * math.cos(a) - rr * math.sin(a)
+    across = cc * math.sin(a) + rr * math.cos(a)
+    return (np.abs(along) < length / 2) & (np.abs(across) < width / 2)
+
+
+@pytest.mark.parametrize("width", [3, 4, 7, 12])
+@pytest.mark.parametrize("angle", [0, 15, 30, 45, 60, 75, 90])
+def test_perimeter_and_diameter_hold_at_every_angle(width, angle):
+    m = _oblique_root(width, angle)
+    t = measure_traits(m)
+    # the rectangle's own perimeter, by hand: 2 (160 + w)
+    assert t["perimeter_px"] == pytest.approx(2 * (160 + width), rel=0.05)
+    # its width as drawn: pixels per unit length (= w, except that at 45 degrees the
+    # pixel lattice puts 5 rows of centres, 0.707 px apart, inside a 3-px band: 3.54)
+    drawn = m.sum() / 160
+    assert drawn == pytest.approx(width, rel=0.2)
+    assert t["median_diameter_px"] == pytest.approx(drawn, rel=0.05)
+    assert t["mean_diameter_px"] == pytest.approx(drawn, rel=0.05)
+
+
+def test_even_widths_keep_their_width():
+    m = np.zeros((40, 140), bool)
+    m[10:12, 20:120] = True  # 2 px wide
+    m[20:24, 20:120] = True  # 4 px wide
+    two = measure_traits(m[5:15])
+    four = measure_traits(m[15:30])
+    assert two["median_diameter_px"] == pytest.approx(2.0, abs=0.1)
+    assert four["median_diameter_px"] == pytest.approx(4.0, abs=0.1)
+
+
+def test_solidity_never_exceeds_one():
+    band = np.zeros((10, 60), bool)
+    band[4:7, 5:55] = True  # a 3 x 50 band: hull of its pixel squares is the band itself
+    t = measure_traits(band)
+    assert t["solidity"] == pytest.approx(1.0)
+    assert t["convex_hull_area_px2"] == pytest.approx(150.0)
+    block = np.zeros((6, 6), bool)
+    block[2:4, 2:4] = True
+    assert measure_traits(block)["solidity"] == pytest.approx(1.0)
+    for m in (_oblique_root(3, 30), _oblique_root(7, 60)):
+        assert measure_traits(m)["solidity"] <= 1.0
