@@ -259,6 +259,7 @@ def inpaint_cli(
     shard: Optional[str] = typer.Option(None, "--shard", help="i/n: process every n-th file starting at i (0-based), for SLURM arrays."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch default)."),
+    precision: str = typer.Option("auto", "--precision", help="auto (bf16 on CUDA and on CPUs with native bf16, else fp32), fp32 or bf16."),
     tile: int = typer.Option(256, "--tile", help="Tile side in px (multiple of 16)."),
     overlap: int = typer.Option(64, "--overlap", help="Tile overlap in px (multiple of 16)."),
     batch: int = typer.Option(8, "--batch", help="Tiles per forward pass."),
@@ -274,7 +275,8 @@ def inpaint_cli(
         from rootrepair.inpaint import InpaintSettings, default_output, repair_folder
 
         settings = InpaintSettings(tile=tile, overlap=overlap, batch=batch, decoder=decode, threshold=threshold, mode=mode,
-                                   device=device, threads=threads, foreground=foreground, max_pixels=max_pixels)
+                                   device=device, threads=threads, precision=precision, foreground=foreground,
+                                   max_pixels=max_pixels)
         out_dir = output or default_output(input_path)
         t0 = time.perf_counter()
         with _progress() as bar:

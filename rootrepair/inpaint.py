@@ -25,6 +25,24 @@ from rootrepair.report import MANIFEST_JSON, OVERLAY_DIR
 from rootrepair.tiling import bands, padded, taper_window
 
 MODES = ("add", "replace")
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def use_bf16(device: torch.device, precision: str) -> bool:
+    """Whether the network runs in bfloat16: on CUDA by default, on a CPU only where it has native bf16.
+
+    Measured on a 2-core CPU with AVX512-BF16/AMX: about 1.7x faster than fp32, with
+    probabilities within 0.05 of fp32 (``tests/test_inpaint.py``); without native
+    support bf16 is emulated and slower, so ``auto`` keeps fp32 there.
+    """
+    if precision != "auto":
+        return precision == "bf16"
+    if device.type == "cuda":
+        return True
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +57,7 @@ class InpaintSettings:
     mode: str = "add"  # add: keep every input pixel and add the repaired ones; replace: also drop pixels below threshold
     device: str = "auto"
     threads: int = 0  # CPU threads (0: torch default)
-    amp: bool = True  # bfloat16 on CUDA
+    precision: str = "auto"  # auto: bfloat16 on CUDA and on CPUs with native bf16 (AVX512-BF16/AMX), else fp32; or fp32, bf16
     foreground: str = "auto"
     max_pixels: int = rio.MAX_PIXELS  # larger images are refused before decoding
 
@@ -50,6 +68,8 @@ class InpaintSettings:
             raise RootRepairError(f"threshold must be between 0 and 1, got {self.threshold}")
         if self.mode not in MODES:
             raise RootRepairError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.precision not in PRECISIONS:
+            raise RootRepairError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.decoder not in DECODERS:
             raise RootRepairError(f"decoder must be one of {', '.join(DECODERS)}, got {self.decoder!r}")
         if self.batch < 1:
@@ -82,9 +102,9 @@ def prepare_model(model: torch.nn.Module, settings: InpaintSettings) -> tuple[to
 
 
 @torch.inference_mode()
-def _predict_tiles(model, tiles: np.ndarray, device, amp: bool) -> np.ndarray:
+def _predict_tiles(model, tiles: np.ndarray, device, bf16: bool) -> np.ndarray:
     x = torch.from_numpy(tiles.astype(np.float32)[:, None]).to(device).contiguous(memory_format=torch.channels_last)
-    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
         logits = model(x)
     return foreground_probability(logits)[:, 0].float().cpu().numpy()
 
@@ -117,6 +137,7 @@ def predict_rows(
     wsum = np.zeros((tile, W), np.float32)
     done = 0  # rows of the padded image already handed back
     band_list = list(bands(mask.shape, tile, overlap))
+    bf16 = use_bf16(device, settings.precision)
 
     def _emit(rows_padded_end: int) -> None:
         nonlocal done
@@ -133,7 +154,7 @@ def predict_rows(
             wsum[:, c : c + tile] += window
         for i in range(0, len(todo), settings.batch):
             chunk = todo[i : i + settings.batch]
-            probs = _predict_tiles(model, np.stack([src[r : r + tile, c : c + tile] for r, c in chunk]), device, settings.amp)
+            probs = _predict_tiles(model, np.stack([src[r : r + tile, c : c + tile] for r, c in chunk]), device, bf16)
             for (_, c), p in zip(chunk, probs):
                 acc[:, c : c + tile] += p * window
         if on_tiles:

@@ -206,7 +206,7 @@ def test_cuda_matches_cpu_within_tolerance():
 
     mask = generate_root_system(get_preset("chickpea", height=600, width=400), 1).mask
     model, _ = load_generator()
-    cpu = predict_probability(model, mask, InpaintSettings(device="cpu"))
+    cpu = predict_probability(model, mask, InpaintSettings(device="cpu", precision="fp32"))
     model_gpu, _ = load_generator()
     from rootrepair.inpaint import prepare_model
 
@@ -214,3 +214,21 @@ def test_cuda_matches_cpu_within_tolerance():
     gpu = predict_probability(model_gpu, mask, InpaintSettings(device="cuda"), device=device)
     assert np.abs(gpu - cpu).max() < 0.05
     assert ((gpu > 0.5) != (cpu > 0.5)).mean() < 1e-3
+
+
+def test_bf16_on_cpu_gives_the_same_repair_within_tolerance():
+    """bfloat16 (the CPU default where the CPU has native bf16) against fp32: the same mask, nearly."""
+    from rootrepair.decode import decode
+    from rootrepair.gaps import make_gaps
+    from rootrepair.inpaint import prepare_model
+    from rootrepair.models.checkpoint import load_generator
+    from rootrepair.synth import generate_root_system, get_preset
+
+    full = generate_root_system(get_preset("chickpea", height=600, width=400), 1).mask
+    mask, _ = make_gaps(full, "occlusion", np.random.default_rng(1))
+    model, device = prepare_model(load_generator()[0], InpaintSettings(device="cpu"))
+    fp32 = predict_probability(model, mask, InpaintSettings(device="cpu", precision="fp32"), device=device)
+    bf16 = predict_probability(model, mask, InpaintSettings(device="cpu", precision="bf16"), device=device)
+    assert np.abs(bf16 - fp32).max() < 0.05
+    a, b = decode(mask, fp32), decode(mask, bf16)
+    assert (a != b).sum() <= 0.002 * a.sum()  # documented tolerance: 0.2% of the repaired mask's pixels

@@ -1,0 +1,94 @@
+"""Where the time of one repair goes, stage by stage, and how long a fresh process takes.
+
+    python benchmarks/bench_pipeline.py [--repeats 3]
+
+One 2500 x 1000 chickpea mask with occlusion gaps (a held-out seed), warm, in-process:
+read, network (fp32 and bf16 autocast), decode (topology), write the mask, draw and write
+the overlay, count components for the manifest. Reference: a 2048^3 float32 matmul in the
+same run (the machine's arithmetic speed). Start-up: `rootrepair inpaint` and
+`rootrepair traits` on that one mask in fresh processes (wall time of the whole command).
+"""
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from _common import write
+
+
+def _best(fn, repeats):
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    from rootrepair import io as rio
+    from rootrepair.decode import decode
+    from rootrepair.gaps import make_gaps
+    from rootrepair.inpaint import InpaintSettings, overlay, predict_probability, prepare_model, use_bf16
+    from rootrepair.metrics import components
+    from rootrepair.models.checkpoint import load_generator
+    from rootrepair.synth import generate_root_system, get_preset
+
+    full = generate_root_system(get_preset("chickpea"), 8_000_000).mask
+    mask, _ = make_gaps(full, "occlusion", np.random.default_rng(0))
+    mp = mask.size / 1e6
+    a = torch.randn(2048, 2048)
+    matmul = _best(lambda: a @ a, args.repeats)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        src = tmp / "season" / "plant.png"
+        rio.write_mask(src, mask)
+        model, _ = load_generator()
+        model, device = prepare_model(model, InpaintSettings(device="cpu"))
+        rows.append(("read PNG", _best(lambda: rio.read_mask(src), args.repeats)))
+        probs = {}
+        for precision in ("fp32", "bf16"):
+            s = InpaintSettings(device="cpu", precision=precision)
+            t = _best(lambda: probs.__setitem__(precision, predict_probability(model, mask, s, device=device)), args.repeats)
+            rows.append((f"network, tiled + blended ({precision})", t))
+        prob = probs["bf16" if use_bf16(device, "auto") else "fp32"]
+        rows.append(("decode (topology)", _best(lambda: decode(mask, prob), args.repeats)))
+        rep = decode(mask, prob)
+        rows.append(("write repaired PNG", _best(lambda: rio.write_mask(tmp / "out.png", rep), args.repeats)))
+        rows.append(("overlay: draw + write PNG", _best(lambda: rio.write_image(tmp / "ov.png", overlay(mask, rep)), args.repeats)))
+        rows.append(("manifest: components before and after", _best(lambda: (components(mask), components(rep)), args.repeats)))
+        default = "bf16" if use_bf16(device, "auto") else "fp32"
+        total = sum(t for name, t in rows if "network" not in name or default in name)
+        fresh = {}
+        for cmd, name in (
+            ([sys.executable, "-m", "rootrepair", "inpaint", str(src), "-o", str(tmp / "rep")], "inpaint"),
+            ([sys.executable, "-m", "rootrepair", "traits", str(src), "-o", str(tmp / "t.xlsx")], "traits"),
+        ):
+            t = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True)
+            fresh[name] = time.perf_counter() - t
+    lines = [f"Image: 2500 x 1000 ({mp:.1f} MP), {100 * mask.mean():.1f}% foreground, occlusion gaps; CPU, "
+             f"{torch.get_num_threads()} threads; default precision here: {default}.", "",
+             "| stage | seconds (best of %d) |" % args.repeats, "|---|---|"]
+    lines += [f"| {name} | {t:.3f} |" for name, t in rows]
+    lines += [f"| **whole repair, default settings** | **{total:.3f}** ({mp / total:.2f} MP/s) |", "",
+              f"2048^3 float32 matmul in the same run: {matmul:.3f} s; whole repair = {total / matmul:.1f} matmuls.", "",
+              "Fresh processes, one mask, the whole command (start-up, imports, first call):", "",
+              f"- `rootrepair inpaint plant.png`: {fresh['inpaint']:.2f} s (aim <= 2 s)",
+              f"- `rootrepair traits plant.png`: {fresh['traits']:.2f} s (aim <= 1.5 s)",
+              "", "Aim: the whole repair <= 0.5 s per 2500 x 1000 mask, warm."]
+    write("pipeline_speed_cpu.md", "Where the time of one repair goes", "python benchmarks/bench_pipeline.py", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
