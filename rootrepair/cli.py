@@ -142,6 +142,7 @@ def traits_cli(
     foreground: str = typer.Option("auto", "--foreground", help="Which pixels are roots: white, black or auto (the minority class)."),
     max_pixels: int = typer.Option(400_000_000, "--max-pixels", help="Refuse images with more pixels than this (before decoding them)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing output file."),
+    html_report: bool = typer.Option(False, "--report", help="Also write an HTML page with plots and pictures beside the spreadsheet."),
 ) -> None:
     """Measure root traits of every mask in FOLDER; compare with masks before repair and with an expert.
 
@@ -203,6 +204,8 @@ def traits_cli(
                 highlight=False,
             )
         written = write_report(report, output, overwrite=force)
+        if html_report:
+            written.append(_write_html(report, measured, output, folder, qc, foreground, force))
         _print_summary(report)
         console.print(f"wrote {', '.join(str(p) for p in written)}", highlight=False)
         if qc is not None:
@@ -210,6 +213,42 @@ def traits_cli(
         if failures:
             console.print(f"[bold red]{len(failures)} file(s) failed[/]")
             raise typer.Exit(1)
+
+
+def _write_html(report, measured, output: Path, folder: Path, qc, foreground: str, force: bool) -> Path:
+    import json
+
+    from rootrepair.html_report import write_html_report
+    from rootrepair.report import MANIFEST_JSON
+
+    html_path = output.with_suffix(".html")
+    if html_path.exists() and not force:
+        raise RootRepairError(f"{html_path} exists; pass --force to replace it, or -o to write elsewhere")
+    single = len(measured) == 1
+    files: dict[str, dict[str, str]] = {}
+    for source, ft in measured.items():
+        for key, path in ft.table["file"].items():
+            files.setdefault(key, {})["measured" if single else source] = path
+    if not single:  # only images measured in every set are compared and shown
+        files = {k: v for k, v in files.items() if len(v) == len(measured)}
+    header = {"measured folder": str(Path(folder).resolve())}
+    for source, ft in measured.items():
+        if source != "after":
+            header[f"{source} folder"] = str(Path(ft.root).resolve())
+    manifest = Path(folder) / MANIFEST_JSON
+    if manifest.is_file():
+        try:
+            data = json.loads(manifest.read_text())
+            decode = data.get("settings", {}).get("decode", {})
+            header["model"] = f"{data.get('model')} (sha256 {str(data.get('model_sha256'))[:12]}...)"
+            header["decoder"] = ", ".join(f"{k}={v}" for k, v in decode.items()) or "threshold (older manifest)"
+            header["repaired"] = f"{data.get('started', '?')} with {data.get('software', '?')} on {data.get('device', '?')}"
+        except (ValueError, AttributeError):
+            pass
+    for _, row in report.settings.iterrows():
+        if not str(row["setting"]).startswith("formula"):
+            header.setdefault(str(row["setting"]), str(row["value"]))
+    return write_html_report(report, html_path, files=files, header=header, qc_dir=qc, foreground=foreground)
 
 
 def _num(v: float) -> str:

@@ -276,11 +276,17 @@ def summary_markdown(summary: pd.DataFrame, cfg: EvalConfig) -> str:
 def figure_grid(shown: dict, level: str, methods: tuple[str, ...], *, crop: int = 384) -> np.ndarray:
     """(rows, cols, 3) uint8: per sample, input | each method | truth, coloured by component (paper Fig. 6).
 
-    Whole images are cropped to the ``crop`` x ``crop`` window with the most gap pixels.
+    Columns are labelled with the method names, rows with the sample ids, and a legend
+    says what the colours mean. Whole images are cropped to the ``crop`` x ``crop``
+    window with the most gap pixels.
     """
+    from PIL import Image, ImageDraw
+
     from rootrepair.traits.qc import component_colours
 
     data = shown[level]
+    names = ["input (gappy)", *methods, "truth"]
+    label_w, head_h, foot_h, sep = 180, 28, 26, 4
     rows = []
     for k, s in enumerate(data["samples"]):
         window = _window(s.gaps & s.truth, crop)
@@ -290,10 +296,25 @@ def figure_grid(shown: dict, level: str, methods: tuple[str, ...], *, crop: int 
             part = p[window]
             labels = ndi.label(part, structure=np.ones((3, 3), bool))[0]
             tiles.append(component_colours(labels))
-            tiles.append(np.full((part.shape[0], 4, 3), 90, np.uint8))
+            tiles.append(np.full((part.shape[0], sep, 3), 90, np.uint8))
         rows.append(np.concatenate(tiles[:-1], axis=1))
-        rows.append(np.full((4, rows[-1].shape[1], 3), 90, np.uint8))
-    return np.concatenate(rows[:-1], axis=0)
+        rows.append(np.full((sep, rows[-1].shape[1], 3), 90, np.uint8))
+    grid = np.concatenate(rows[:-1], axis=0)
+    panel_w = data["samples"][0].gappy[_window(data["samples"][0].gaps & data["samples"][0].truth, crop)].shape[1]
+    img = Image.new("RGB", (grid.shape[1] + label_w, grid.shape[0] + head_h + foot_h), (255, 255, 255))
+    img.paste(Image.fromarray(grid), (label_w, head_h))
+    draw = ImageDraw.Draw(img)
+    for j, name in enumerate(names):
+        draw.text((label_w + j * (panel_w + sep) + 4, 6), name, fill=(0, 0, 0), font_size=15)
+    y = head_h
+    for s in data["samples"]:
+        h = s.gappy[_window(s.gaps & s.truth, crop)].shape[0]
+        draw.text((4, y + 4), s.name, fill=(0, 0, 0), font_size=13)
+        y += h + sep
+    draw.text((label_w, grid.shape[0] + head_h + 5),
+              f"{level} level: each connected component in its own colour (fewer colours = fewer pieces); "
+              "soil white", fill=(60, 60, 60), font_size=13)
+    return np.asarray(img)
 
 
 def _window(weights: np.ndarray, crop: int) -> tuple[slice, slice]:
