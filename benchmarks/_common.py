@@ -10,7 +10,10 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def machine() -> str:
-    import torch
+    try:
+        import torch
+    except ImportError:  # the peer benchmark runs in an environment of its own
+        torch = None
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -20,6 +23,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
+    if torch is None:
+        return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     return f"{cpu}, {os.cpu_count()} cores, {gpu}, torch {torch.__version__}, Python {platform.python_version()}"
 

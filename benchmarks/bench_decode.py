@@ -23,7 +23,7 @@ from _common import RESULTS, write
 WIN_ON = {  # metric: True if higher is better
     "rel_comp_diff": True, "betti0_error": False, "fp_per_gap_px": False, "length_err": False, "tips_err": False,
 }
-SHOWN = ("rel_comp_diff", "betti0_error", "fp_per_gap_px", "gap_recall", "cldice", "length_err", "tips_err")
+SHOWN = ("rel_comp_diff", "betti0_error", "false_joins", "fp_per_gap_px", "gap_recall", "cldice", "length_err", "tips_err")
 
 
 def speed() -> str:

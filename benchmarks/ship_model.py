@@ -59,6 +59,11 @@ def main() -> None:
     )
     last = val[-1] if val else {}
     dynamics = describe_dynamics(logs)
+    import dataclasses
+
+    from rootrepair.decode import DecodeSettings
+
+    decode_settings = ", ".join(f"`{k}={v}`" for k, v in dataclasses.asdict(DecodeSettings()).items())
     text = f"""# Model card: {DEFAULT_MODEL}
 
 The default model of `rootrepair inpaint`.
@@ -102,9 +107,12 @@ Quality bar:
 
 Full tables and example figures: `benchmarks/results/shipped_model/`.
 
-The default `--threshold 0.5` favours few false positives. A lower threshold joins more
-pieces at the cost of more false positives: see `benchmarks/results/threshold_sweep.md`
-(measured on separate tuning seeds).
+## Decoding
+
+`rootrepair inpaint` turns this model's probability into a mask with the topology decoder
+(`rootrepair/decode.py`), settings: {decode_settings}. Its evaluation against the paper's
+threshold and the classical baselines, on both presets, occlusion and mix gaps, clean and
+noisy masks: `benchmarks/results/decoders.md` (`python benchmarks/bench_decode.py -n 20`).
 
 ## Limits
 

@@ -60,6 +60,8 @@ class DecodeSettings:
     link_min_prob: float = 0.2  # geometric mean probability along the pixels a link adds
     link_angle_deg: float = 45.0  # target within this angle of the end's direction
     link_facing: bool = True  # also join two end points that face each other, whatever the probability
+    link_pointing_px: float = 20.0  # also join an end to another piece's side straight ahead within this many px (0: off)
+    link_small_pieces: bool = True  # pieces under min_piece_px may be link targets (fragments left inside a gap)
     direction_px: int = 10  # skeleton px behind an end point that give its direction
 
     def __post_init__(self):
@@ -323,15 +325,15 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
     cos_max = math.cos(math.radians(settings.link_angle_deg))
     sets = _Sets(int(labels.max()))
     h, w = mask.shape
-    for r, c in ends:
+    dirs = [end_direction(e, skel, labels, settings.direction_px) for e in ends]
+    for (r, c), d in zip(ends, dirs):
         r, c = int(r), int(c)
         own = labels[r, c]
         r0, r1, c0, c1 = max(r - R, 0), min(r + R + 1, h), max(c - R, 0), min(c + R + 1, w)
         lab = labels[r0:r1, c0:c1]
-        target = (lab > 0) & (lab != own)
+        target = ((lab > 0) if settings.link_small_pieces else big[lab]) & (lab != own)
         if not target.any():
             continue
-        d = end_direction((r, c), skel, labels, settings.direction_px)
         if d is None:
             continue
         # targets inside the cone ahead of the end and within the radius
@@ -377,11 +379,13 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
             radius = min(radius, local_radius(mask, skel, labels, (goal[0] + r0, goal[1] + c0), settings.direction_px))
         draw_path(added, new[:, 0] + r0, new[:, 1] + c0, radius)
     if settings.link_facing:
-        _link_facing(mask, skel, labels, ends, sets, settings, added)
+        _link_facing(mask, skel, labels, ends, dirs, sets, settings, added)
+    if settings.link_pointing_px > 0:
+        _link_pointing(mask, skel, labels, ends, dirs, sets, settings, added)
     return added & ~mask
 
 
-def _link_facing(mask, skel, labels, ends, sets, settings, added) -> None:
+def _link_facing(mask, skel, labels, ends, dirs, sets, settings, added) -> None:
     """Join end points of different pieces that face each other, nearest pairs first.
 
     The geometric rule of classical gap closing, for gaps where the network has no
@@ -393,7 +397,6 @@ def _link_facing(mask, skel, labels, ends, sets, settings, added) -> None:
 
     if len(ends) < 2:
         return
-    dirs = [end_direction(e, skel, labels, settings.direction_px) for e in ends]
     pairs = cKDTree(ends).query_pairs(settings.link_radius, output_type="ndarray")
     if not len(pairs):
         return
@@ -415,6 +418,41 @@ def _link_facing(mask, skel, labels, ends, sets, settings, added) -> None:
                      local_radius(mask, skel, labels, b, settings.direction_px))
         a, b = _centred(a, skel, labels, radius), _centred(b, skel, labels, radius)
         rr, cc = line(int(a[0]), int(a[1]), int(b[0]), int(b[1]))
+        draw_path(added, rr, cc, radius)
+
+
+def _link_pointing(mask, skel, labels, ends, dirs, sets, settings, added) -> None:
+    """Join an end to the side of another piece straight ahead of it and close (a cut lateral)."""
+    from skimage.draw import line
+
+    R = int(math.ceil(settings.link_pointing_px))
+    cos_max = math.cos(math.radians(min(settings.link_angle_deg, 30.0)))
+    h, w = mask.shape
+    big = np.bincount(labels.ravel()) >= settings.min_piece_px
+    for e, d in zip(ends, dirs):
+        if d is None:
+            continue
+        own = labels[int(e[0]), int(e[1])]
+        er, ec = int(e[0]), int(e[1])
+        near = labels[max(er - R, 0) : er + R + 1, max(ec - R, 0) : ec + R + 1]
+        if not ((near > 0) & (near != own) & big[near]).any():  # cheap test before the distance transforms
+            continue
+        radius = local_radius(mask, skel, labels, e, settings.direction_px)
+        r, c = (int(v) for v in _centred(e, skel, labels, radius))  # aim from the root's middle, not its edge
+        r0, r1, c0, c1 = max(r - R, 0), min(r + R + 1, h), max(c - R, 0), min(c + R + 1, w)
+        lab = labels[r0:r1, c0:c1]
+        cand = np.argwhere((lab > 0) & (lab != own) & big[lab]) + (r0, c0)
+        if not len(cand):
+            continue
+        v = (cand - (r, c)).astype(float)
+        dist = np.hypot(v[:, 0], v[:, 1])
+        ok = (dist <= settings.link_pointing_px) & (v @ d >= cos_max * dist)
+        if not ok.any():
+            continue
+        t = cand[ok][np.argmin(dist[ok])]
+        if not sets.union(int(own), int(labels[t[0], t[1]])):
+            continue
+        rr, cc = line(r, c, int(t[0]), int(t[1]))
         draw_path(added, rr, cc, radius)
 
 

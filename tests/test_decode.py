@@ -80,7 +80,7 @@ def test_linking_follows_moderate_probability_and_refuses_none():
     assert n_components(linked) == 1
     assert not (linked & ~m)[: top].any() and not (linked & ~m)[top + 3 :].any()
     prob[top : top + 3, 40:52] = 0.01  # the network sees no root there: no link (unless the ends face)
-    assert n_components(decode(m, prob, DecodeSettings(link_facing=False))) == 2
+    assert n_components(decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=0))) == 2
 
 
 def test_link_needs_the_target_ahead_of_the_end():
@@ -148,7 +148,7 @@ def test_settings_are_validated():
 def test_facing_ends_are_joined_only_when_asked_and_only_when_they_face():
     m, top = band_with_gap(width=3, gap=(40, 60))
     prob = m.astype(np.float32)  # the network has no opinion about the gap
-    assert n_components(decode(m, prob, DecodeSettings(link_facing=False))) == 2
+    assert n_components(decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=0))) == 2
     facing = DecodeSettings()
     out = decode(m, prob, facing)
     assert n_components(out) == 1
@@ -158,3 +158,17 @@ def test_facing_ends_are_joined_only_when_asked_and_only_when_they_face():
     side[10:13, 10:50] = True
     side[25:28, 55:95] = True
     assert (decode(side, side.astype(np.float32), facing) == side).all()
+
+
+def test_an_end_pointing_at_a_roots_side_close_by_is_joined():
+    m = np.zeros((60, 80), bool)
+    m[10:50, 60:65] = True  # a 5-px root, vertical
+    m[29:32, 5:50] = True  # a lateral pointing at its side, ending 10 px before it
+    prob = m.astype(np.float32)  # no opinion from the network
+    off = DecodeSettings(link_facing=False, link_pointing_px=0)
+    assert n_components(decode(m, prob, off)) == 2
+    out = decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=20))
+    assert n_components(out) == 1
+    added = out & ~m
+    assert added.any(axis=1)[:29].sum() == 0 and added.any(axis=1)[32:].sum() == 0  # at the lateral's 3-px width
+    assert n_components(decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=8))) == 2  # too far
