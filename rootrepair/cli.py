@@ -1,6 +1,6 @@
 """The ``rootrepair`` command line. Thin: parse options, call one library function, show progress.
 
-Heavy imports (torch, skan) happen inside the commands, so ``rootrepair --help`` and
+Heavy imports (torch, pandas, numba) happen inside the commands, so ``rootrepair --help`` and
 ``rootrepair traits`` start fast; ``traits`` never imports torch.
 """
 from __future__ import annotations

@@ -6,7 +6,9 @@ How each trait is measured (units: pixels unless ``px_size_mm`` is given):
 
 - ``components``: 8-connected foreground components, ignoring those smaller than
   ``min_component_px`` pixels (also ignored by every other trait).
-- The skeleton (scikit-image ``skeletonize``) is turned into a pixel graph by skan.
+- The skeleton (scikit-image ``skeletonize``) is turned into a pixel graph
+  (``_graph.py``: skan's decomposition, with kernels numba caches, so a new process
+  does not spend seconds compiling).
   Spurs — branches from a junction to an end point shorter than ``spur_factor`` times
   the root diameter at the junction (and never shorter than ``min_spur_px``) — are
   pruned, up to three rounds, because a wide root's skeleton sprouts short spurs at
@@ -129,37 +131,34 @@ def _remove_specks(mask: np.ndarray, min_px: int) -> tuple[np.ndarray, np.ndarra
 
 
 def _pixel_graph(skeleton: np.ndarray):
-    from skan import Skeleton
+    from rootrepair.traits._graph import PixelGraph
 
-    return Skeleton(skeleton)
+    return PixelGraph(skeleton)
 
 
 def _linked(skeleton: np.ndarray) -> np.ndarray:
-    """The skeleton less its isolated pixels: skan cannot build a graph from them (a dot has no length)."""
+    """The skeleton less its isolated pixels: a dot has no length, no tip and no branch."""
     nb = ndi.convolve(skeleton.astype(np.uint8), EIGHT.astype(np.uint8), mode="constant")
     return skeleton & (nb > 1)
 
 
 def _prune_spurs(skeleton: np.ndarray, diameter_img: np.ndarray, settings: TraitSettings):
-    """The pruned skeleton, and its skan graph when the last round pruned nothing (else None)."""
-    from skan import summarize
-
+    """The pruned skeleton, and its pixel graph when the last round pruned nothing (else None)."""
     skeleton = skeleton.copy()
     for _ in range(3):
         if _linked(skeleton).sum() < 3:
             break
         skel = _pixel_graph(_linked(skeleton))
-        table = summarize(skel, separator="_")
-        spur = table["branch_type"].to_numpy() == 1
+        table = skel.branches()
+        spur = table["kind"] == 1
         if not spur.any():
             return skeleton, skel
         # the junction end of a junction-to-tip branch is the node of degree > 1
-        src = table["node_id_src"].to_numpy()
-        dst = table["node_id_dst"].to_numpy()
+        src, dst = table["src"], table["dst"]
         junction = np.where(skel.degrees[src] > 1, src, dst)
         jr, jc = skel.coordinates[junction].astype(int).T
         limit = np.maximum(settings.min_spur_px, settings.spur_factor * diameter_img[jr, jc])
-        short = spur & (table["branch_distance"].to_numpy() < limit)
+        short = spur & (table["length"] < limit)
         if not short.any():
             return skeleton, skel
         for i in np.flatnonzero(short):
