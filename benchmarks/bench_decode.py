@@ -49,6 +49,9 @@ def speed() -> str:
 def quality(n: int) -> tuple[str, pd.DataFrame]:
     from scipy import stats
 
+    import dataclasses
+
+    from rootrepair.decode import DecodeSettings
     from rootrepair.evaluate import EvalConfig, evaluate
 
     methods = ("none", "closing", "link", "gan-gl+threshold", "gan-gl+topology")
@@ -59,13 +62,16 @@ def quality(n: int) -> tuple[str, pd.DataFrame]:
                 cfg = EvalConfig(methods=methods, preset=preset, gaps=gaps, levels=("image",), n=n, noise=noise, device="cpu")
                 t0 = time.perf_counter()
                 df, _ = evaluate(cfg)
+                strict = dataclasses.replace(cfg, methods=("gan-gl+topology",), decode=DecodeSettings(link_small_pieces=False))
+                extra, _ = evaluate(strict)
+                df = pd.concat([df, extra.assign(method="gan-gl+topology --no-fragments")], ignore_index=True)
                 setting = f"{preset}, {gaps}" + (", noisy" if noise else "")
                 print(f"{setting}: {time.perf_counter() - t0:.0f} s", flush=True)
                 df.insert(0, "setting", setting)
                 per.append(df)
                 topo = df[df.method == "gan-gl+topology"].set_index("sample")
                 link = df[df.method == "link"].set_index("sample")
-                for m in methods:
+                for m in (*methods, "gan-gl+topology --no-fragments"):
                     g = df[df.method == m]
                     row = {"setting": setting, "method": m, **{k: g[k].mean() for k in SHOWN}}
                     rows.append(row)

@@ -61,7 +61,7 @@ class DecodeSettings:
     link_angle_deg: float = 45.0  # target within this angle of the end's direction
     link_facing: bool = True  # also join two end points that face each other, whatever the probability
     link_pointing_px: float = 20.0  # also join an end to another piece's side straight ahead within this many px (0: off)
-    link_small_pieces: bool = True  # pieces under min_piece_px may be link targets (fragments left inside a gap)
+    link_small_pieces: bool = True  # pieces under min_piece_px may be link targets (fragments left inside a gap; also specks)
     direction_px: int = 10  # skeleton px behind an end point that give its direction
 
     def __post_init__(self):

@@ -55,6 +55,7 @@ class InpaintSettings:
     decoder: str = "topology"  # topology: add only what joins pieces; threshold: the paper's rule
     threshold: float = 0.5  # threshold decoder: foreground above this; topology: a bridge's seed level
     mode: str = "add"  # add: keep every input pixel and add the repaired ones; replace: also drop pixels below threshold
+    fragments: bool = True  # topology: links may end on pieces under 10 px (fragments inside a gap, but also specks)
     device: str = "auto"
     threads: int = 0  # CPU threads (0: torch default)
     precision: str = "auto"  # auto: bfloat16 on CUDA and on CPUs with native bf16 (AVX512-BF16/AMX), else fp32; or fp32, bf16
@@ -83,7 +84,7 @@ class InpaintSettings:
     def decode(self) -> DecodeSettings:
         """The decoder's full settings (thresholds, radius, angle): recorded in the manifest."""
         low = min(DecodeSettings.low, self.threshold)
-        return DecodeSettings(decoder=self.decoder, threshold=self.threshold, low=low)
+        return DecodeSettings(decoder=self.decoder, threshold=self.threshold, low=low, link_small_pieces=self.fragments)
 
     def record(self) -> dict:
         """Everything that decides a repaired mask, for the manifest (and for deciding a re-run)."""

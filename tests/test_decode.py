@@ -172,3 +172,13 @@ def test_an_end_pointing_at_a_roots_side_close_by_is_joined():
     added = out & ~m
     assert added.any(axis=1)[:29].sum() == 0 and added.any(axis=1)[32:].sum() == 0  # at the lateral's 3-px width
     assert n_components(decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=8))) == 2  # too far
+
+
+def test_without_fragments_no_small_piece_is_ever_a_link_target():
+    m, _ = band_with_gap(width=3, gap=(40, 80))
+    m[19:21, 48:50] = True  # a 4-px piece 8 px ahead of the end; the far piece is 40 px away
+    prob = m.astype(np.float32)
+    prob[19:22, 40:48] = 0.4  # probable root only up to the small piece
+    assert (decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=0)) & ~m)[:, 40:48].any()
+    strict = DecodeSettings(link_small_pieces=False, link_facing=False, link_pointing_px=0)
+    assert (decode(m, prob, strict) == m).all()  # the end never reaches for the small piece
