@@ -65,8 +65,8 @@ class TraitSettings:
 
     px_size_mm: float | None = None  # mm per pixel; None reports pixels
     min_component_px: int = 0  # components smaller than this (pixels) are ignored
-    spur_factor: float = 1.0  # prune end branches shorter than this x the local diameter
-    min_spur_px: float = 2.0  # ... and never keep end branches shorter than this (pixels)
+    spur_factor: float = 2.0  # prune end branches shorter than this x the local diameter
+    min_spur_px: float = 6.0  # ... and never keep end branches shorter than this (pixels)
     diameter_edges: tuple[float, ...] | None = None  # class edges in output units; None: defaults
 
     def __post_init__(self):
