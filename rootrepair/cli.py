@@ -418,6 +418,7 @@ def train_cli(
     gaps: str = typer.Option("mix", "--gaps", help="Gap kind for training: square, brush, blob, mix, occlusion."),
     preset: str = typer.Option("chickpea", "--preset", help="Synthetic root preset."),
     data: Optional[Path] = typer.Option(None, "--data", help="Folder of complete masks instead of synthetic roots."),
+    noise: float = typer.Option(0.0, "--noise", help="Segmentation-like noise on the complete masks (0 none, 1 typical)."),
     real: Optional[Path] = typer.Option(None, "--real", help="Folder of real masks with inherent gaps (gan-gl-m)."),
     lambda_ce: float = typer.Option(1000.0, "--lambda-ce"),
     lambda_local: float = typer.Option(1.0, "--lambda-local"),
@@ -445,7 +446,7 @@ def train_cli(
             raise RootRepairError(f"--large must look like 1024x512, got {large!r}") from None
         cfg = TrainConfig(
             variant=variant, out=str(out_dir or Path("runs") / variant), steps=steps, base=base, batch=batch,
-            patch=patch, large=(rows, cols), gaps=gaps, preset=preset, data=str(data) if data else None,
+            patch=patch, large=(rows, cols), gaps=gaps, preset=preset, data=str(data) if data else None, noise=noise,
             real=str(real) if real else None, lambda_ce=lambda_ce, lambda_local=lambda_local,
             lambda_global=lambda_global, lr_g=lr_g, lr_d=lr_d, reinforce_samples=samples, seed=seed,
             device=device, threads=threads, checkpoint_every=checkpoint_every, val_every=val_every,

@@ -77,6 +77,7 @@ class TrainConfig:
     real: str | None = None  # folder of real masks with inherent gaps (gan-gl-m)
     pool: int = 24  # large masks kept in memory; one is replaced by a fresh one every step
     augment: bool = True  # flips, small rotations, dilation, boundary noise
+    noise: float = 0.0  # segmentation-like noise on the complete masks (synth.add_segmentation_noise; 0: none)
     seed: int = 0
     device: str = "auto"
     amp: bool = True  # bfloat16 autocast on CUDA (ignored on CPU)
@@ -121,11 +122,14 @@ class LargeMaskSource:
         self.pool = [self._fresh() for _ in range(cfg.pool)]
 
     def _fresh(self) -> np.ndarray:
-        if self.files is not None:
-            return self.files[int(self.rng.integers(len(self.files)))]
-        from rootrepair.synth import generate_root_system, get_preset
+        from rootrepair.synth import add_segmentation_noise, generate_root_system, get_preset
 
-        return generate_root_system(get_preset(self.cfg.preset), int(self.rng.integers(TRAIN_SEED_LIMIT))).mask
+        if self.files is not None:
+            full = self.files[int(self.rng.integers(len(self.files)))]
+            return add_segmentation_noise(full, self.rng, self.cfg.noise) if self.cfg.noise else full
+        # the noise is part of the complete mask: gaps are cut afterwards, so G learns that
+        # lumps, hairs and specks are not gaps
+        return generate_root_system(get_preset(self.cfg.preset, noise=self.cfg.noise), int(self.rng.integers(TRAIN_SEED_LIMIT))).mask
 
     def draw(self) -> np.ndarray:
         """One large crop with foreground, freshly augmented; refreshes one pool entry."""

@@ -116,3 +116,14 @@ def test_config_checks():
         TrainConfig(variant="gan")
     with pytest.raises(RootRepairError, match="--real"):
         TrainConfig(variant="gan-gl-m")
+
+
+def test_training_masks_can_carry_segmentation_noise():
+    from scipy import ndimage as ndi
+
+    from rootrepair.train import LargeMaskSource, TrainConfig
+
+    clean = LargeMaskSource(TrainConfig(pool=1, variant="unet"), np.random.default_rng(5)).pool[0]
+    noisy = LargeMaskSource(TrainConfig(pool=1, variant="unet", noise=1.0), np.random.default_rng(5)).pool[0]
+    n = lambda m: ndi.label(m, structure=np.ones((3, 3)))[1]  # noqa: E731
+    assert n(noisy) > n(clean) + 10  # specks are separate pieces: noise is in the complete mask
