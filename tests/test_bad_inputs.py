@@ -15,7 +15,6 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from rootrepair.cli import app
-from tests.test_inpaint import Bridge  # a stand-in network with a known answer
 
 runner = CliRunner()
 
@@ -32,7 +31,7 @@ def _hashes(root):
     return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in root.rglob("*") if p.is_file() and not p.is_symlink()}
 
 
-from tests.test_inpaint import model_path  # noqa: E402,F401  (the Bridge net as a checkpoint)
+from tests.test_inpaint import model_path  # noqa: E402,F401  (the Bridge stand-in network as a checkpoint: a fixture)
 
 
 @pytest.fixture
