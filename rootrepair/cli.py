@@ -19,6 +19,7 @@ from rich.table import Table
 
 from rootrepair import __version__
 from rootrepair.errors import RootRepairError
+from rootrepair.io import MAX_PIXELS
 
 app = typer.Typer(
     name="rootrepair",
@@ -140,7 +141,7 @@ def traits_cli(
     spur_factor: float = typer.Option(2.0, "--spur-factor", help="Prune end branches shorter than this x the local root diameter."),
     min_spur_px: float = typer.Option(6.0, "--min-spur-px", help="... and always prune end branches shorter than this (px)."),
     foreground: str = typer.Option("auto", "--foreground", help="Which pixels are roots: white, black or auto (the minority class)."),
-    max_pixels: int = typer.Option(400_000_000, "--max-pixels", help="Refuse images with more pixels than this (before decoding them)."),
+    max_pixels: int = typer.Option(MAX_PIXELS, "--max-pixels", help="Refuse images with more pixels than this (before decoding them)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing output file."),
     html_report: bool = typer.Option(False, "--report", help="Also write an HTML page with plots and pictures beside the spreadsheet."),
 ) -> None:
@@ -216,38 +217,12 @@ def traits_cli(
 
 
 def _write_html(report, measured, output: Path, folder: Path, qc, foreground: str, force: bool) -> Path:
-    import json
-
-    from rootrepair.html_report import write_html_report
-    from rootrepair.report import MANIFEST_JSON
+    from rootrepair.html_report import page_inputs, write_html_report
 
     html_path = output.with_suffix(".html")
     if html_path.exists() and not force:
         raise RootRepairError(f"{html_path} exists; pass --force to replace it, or -o to write elsewhere")
-    single = len(measured) == 1
-    files: dict[str, dict[str, str]] = {}
-    for source, ft in measured.items():
-        for key, path in ft.table["file"].items():
-            files.setdefault(key, {})["measured" if single else source] = path
-    if not single:  # only images measured in every set are compared and shown
-        files = {k: v for k, v in files.items() if len(v) == len(measured)}
-    header = {"measured folder": str(Path(folder).resolve())}
-    for source, ft in measured.items():
-        if source != "after":
-            header[f"{source} folder"] = str(Path(ft.root).resolve())
-    manifest = Path(folder) / MANIFEST_JSON
-    if manifest.is_file():
-        try:
-            data = json.loads(manifest.read_text())
-            decode = data.get("settings", {}).get("decode", {})
-            header["model"] = f"{data.get('model')} (sha256 {str(data.get('model_sha256'))[:12]}...)"
-            header["decoder"] = ", ".join(f"{k}={v}" for k, v in decode.items()) or "threshold (older manifest)"
-            header["repaired"] = f"{data.get('started', '?')} with {data.get('software', '?')} on {data.get('device', '?')}"
-        except (ValueError, AttributeError):
-            pass
-    for _, row in report.settings.iterrows():
-        if not str(row["setting"]).startswith("formula"):
-            header.setdefault(str(row["setting"]), str(row["value"]))
+    files, header = page_inputs(report, measured, folder)
     return write_html_report(report, html_path, files=files, header=header, qc_dir=qc, foreground=foreground)
 
 
@@ -304,7 +279,7 @@ def inpaint_cli(
     overlap: int = typer.Option(64, "--overlap", help="Tile overlap in px (multiple of 16)."),
     batch: int = typer.Option(8, "--batch", help="Tiles per forward pass."),
     foreground: str = typer.Option("auto", "--foreground", help="Which pixels are roots: white, black or auto."),
-    max_pixels: int = typer.Option(400_000_000, "--max-pixels", help="Refuse images with more pixels than this (before decoding them)."),
+    max_pixels: int = typer.Option(MAX_PIXELS, "--max-pixels", help="Refuse images with more pixels than this (before decoding them)."),
 ) -> None:
     """Repair gaps in every mask of INPUT; write repaired masks, overlays and a manifest.
 

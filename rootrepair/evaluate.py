@@ -82,7 +82,7 @@ def _complete_masks(cfg: EvalConfig):
                 yield p.stem, m
 
 
-def _noisy(cfg: EvalConfig, name: str, full: np.ndarray, k: int) -> np.ndarray:
+def _noisy(cfg: EvalConfig, full: np.ndarray, k: int) -> np.ndarray:
     """The complete mask as a segmenter would give it (the truth of a noisy sample)."""
     if cfg.noise <= 0:
         return full
@@ -99,7 +99,7 @@ def make_samples(cfg: EvalConfig, level: str) -> list[Sample]:
     k = 0
     while len(out) < cfg.n:
         name, full = next(source)
-        full = _noisy(cfg, name, full, k)
+        full = _noisy(cfg, full, k)
         k += 1
         if level == "image":
             gappy, gaps = make_gaps(full, cfg.gaps, rng)
@@ -287,7 +287,7 @@ def figure_grid(shown: dict, level: str, methods: tuple[str, ...], *, crop: int 
     data = shown[level]
     names = ["input (gappy)", *methods, "truth"]
     label_w, head_h, foot_h, sep = 180, 28, 26, 4
-    rows = []
+    rows, heights = [], []
     for k, s in enumerate(data["samples"]):
         window = _window(s.gaps & s.truth, crop)
         panels = [s.gappy] + [data[m][k] for m in methods] + [s.truth]
@@ -297,18 +297,18 @@ def figure_grid(shown: dict, level: str, methods: tuple[str, ...], *, crop: int 
             labels = ndi.label(part, structure=np.ones((3, 3), bool))[0]
             tiles.append(component_colours(labels))
             tiles.append(np.full((part.shape[0], sep, 3), 90, np.uint8))
+        heights.append(tiles[0].shape[0])
+        panel_w = tiles[0].shape[1]
         rows.append(np.concatenate(tiles[:-1], axis=1))
         rows.append(np.full((sep, rows[-1].shape[1], 3), 90, np.uint8))
     grid = np.concatenate(rows[:-1], axis=0)
-    panel_w = data["samples"][0].gappy[_window(data["samples"][0].gaps & data["samples"][0].truth, crop)].shape[1]
     img = Image.new("RGB", (grid.shape[1] + label_w, grid.shape[0] + head_h + foot_h), (255, 255, 255))
     img.paste(Image.fromarray(grid), (label_w, head_h))
     draw = ImageDraw.Draw(img)
     for j, name in enumerate(names):
         draw.text((label_w + j * (panel_w + sep) + 4, 6), name, fill=(0, 0, 0), font_size=15)
     y = head_h
-    for s in data["samples"]:
-        h = s.gappy[_window(s.gaps & s.truth, crop)].shape[0]
+    for s, h in zip(data["samples"], heights):
         draw.text((4, y + 4), s.name, fill=(0, 0, 0), font_size=13)
         y += h + sep
     draw.text((label_w, grid.shape[0] + head_h + 5),

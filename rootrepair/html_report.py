@@ -108,6 +108,43 @@ def _plots(comp: pd.DataFrame, traits: list[str], has_expert: bool, out: Path) -
     return written
 
 
+def page_inputs(report: TraitReport, measured: dict, folder: str | Path) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """The page's images (image key -> {source: mask file}) and its header.
+
+    ``measured``: source name -> ``FolderTraits``. The header names the folders, and, where
+    ``folder`` was written by ``rootrepair inpaint``, the model, its hash and the decoder.
+    """
+    import json
+
+    from rootrepair.report import MANIFEST_JSON
+
+    single = len(measured) == 1
+    files: dict[str, dict[str, str]] = {}
+    for source, ft in measured.items():
+        for key, path in ft.table["file"].items():
+            files.setdefault(key, {})["measured" if single else source] = path
+    if not single:  # only images measured in every set are compared and shown
+        files = {k: v for k, v in files.items() if len(v) == len(measured)}
+    header = {"measured folder": str(Path(folder).resolve())}
+    for source, ft in measured.items():
+        if source != "after":
+            header[f"{source} folder"] = str(Path(ft.root).resolve())
+    manifest = Path(folder) / MANIFEST_JSON
+    if manifest.is_file():
+        try:
+            data = json.loads(manifest.read_text())
+            decode = data.get("settings", {}).get("decode", {})
+            header["model"] = f"{data.get('model')} (sha256 {str(data.get('model_sha256'))[:12]}...)"
+            header["decoder"] = ", ".join(f"{k}={v}" for k, v in decode.items()) or "threshold (older manifest)"
+            header["repaired"] = f"{data.get('started', '?')} with {data.get('software', '?')} on {data.get('device', '?')}"
+        except (ValueError, AttributeError):
+            pass
+    for _, row in report.settings.iterrows():
+        if not str(row["setting"]).startswith("formula"):
+            header.setdefault(str(row["setting"]), str(row["value"]))
+    return files, header
+
+
 def write_html_report(
     report: TraitReport,
     html_path: str | Path,

@@ -384,18 +384,19 @@ def repair_folder(
 def _repair_all(chosen, names, out_dir, mname, in_root, model, card, device, settings, overlays, force, shard,
                 skipped_files, on_start, on_image) -> FolderResult:
     previous = {} if force else read_manifest_entries(out_dir)
+    record = settings.record()
     header = {
         "software": f"rootrepair {__version__}",
         "input": str(in_root),
         "output": str(out_dir.resolve()),
         "model": card["id"],
         "model_sha256": card.get("sha256"),
-        "settings": settings.record(),
+        "settings": record,
         "device": str(device),
         "shard": list(shard) if shard else None,
         "started": _dt.datetime.now().isoformat(timespec="seconds"),
     }
-    settings_key = json.dumps(settings.record(), sort_keys=True)  # a file is done only with the same settings
+    settings_key = json.dumps(record, sort_keys=True)  # a file is done only with the same settings
     own = {e["input_rel"]: e for e in previous.values()} if shard is None else {}
     result = FolderResult([], [], [], out_dir / mname, [str(p) for p in skipped_files])
     if on_start:

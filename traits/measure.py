@@ -146,9 +146,10 @@ def _prune_spurs(skeleton: np.ndarray, diameter_img: np.ndarray, settings: Trait
     """The pruned skeleton, and its pixel graph when the last round pruned nothing (else None)."""
     skeleton = skeleton.copy()
     for _ in range(3):
-        if _linked(skeleton).sum() < 3:
+        linked = _linked(skeleton)
+        if linked.sum() < 3:
             break
-        skel = _pixel_graph(_linked(skeleton))
+        skel = _pixel_graph(linked)
         table = skel.branches()
         spur = table["kind"] == 1
         if not spur.any():
@@ -261,8 +262,9 @@ def analyse_skeleton(mask: np.ndarray, settings: TraitSettings = TraitSettings()
     skeleton = skeletonize(mask)
     skeleton, skel = _prune_spurs(skeleton, diameter_img, settings)
     empty2 = np.empty((0, 2), dtype=int)
-    if _linked(skeleton).sum() >= 2:
-        skel = skel if skel is not None else _pixel_graph(_linked(skeleton))
+    linked = _linked(skeleton)
+    if linked.sum() >= 2:
+        skel = skel if skel is not None else _pixel_graph(linked)
         coords = skel.coordinates.astype(int)
         pixel_length = np.asarray(skel.graph.sum(axis=1)).ravel() / 2.0
         chain = pixel_length.sum()
