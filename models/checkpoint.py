@@ -26,15 +26,22 @@ SHIPPED_DIR = Path(__file__).parent / "shipped"
 DEFAULT_MODEL = "rootrepair-gan-gl-compact"
 
 
-def save_generator(stem: str | Path, model: torch.nn.Module, config: dict) -> Path:
-    """Write ``stem.safetensors`` and ``stem.json``; returns the JSON path."""
+def save_generator(stem: str | Path, model: torch.nn.Module, config: dict, *, half: bool = False) -> Path:
+    """Write ``stem.safetensors`` and ``stem.json``; returns the JSON path.
+
+    ``half`` stores floating-point tensors as float16 (half the bytes, for shipping);
+    loading casts them back to the network's float32.
+    """
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     weights = stem.with_suffix(".safetensors")
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     atomic_write(weights, lambda tmp: save_file(state, str(tmp)))
     meta = dict(config)
     meta["weights"] = weights.name
+    meta["dtype"] = "float16" if half else "float32"
     meta["sha256"] = sha256_file(weights)
     atomic_write(stem.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(meta, indent=2)))
     return stem.with_suffix(".json")

@@ -390,11 +390,18 @@ def train_cli(
     batch: int = typer.Option(8, "--batch", help="Patches per step, from one large mask."),
     patch: int = typer.Option(256, "--patch", help="Patch side in px (paper: 256)."),
     large: str = typer.Option("1024x512", "--large", help="Large mask the patches are cut from, ROWSxCOLS."),
-    gaps: str = typer.Option("mix", "--gaps", help="Gap kind for training: square, brush, blob, mix, occlusion."),
-    preset: str = typer.Option("chickpea", "--preset", help="Synthetic root preset."),
+    gaps: str = typer.Option("mix", "--gaps", help="Gap kind for training: square, brush, blob, mix, occlusion; several comma-separated."),
+    preset: str = typer.Option("chickpea", "--preset", help="Synthetic root preset; several comma-separated (e.g. chickpea,fibrous)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Folder of complete masks instead of synthetic roots."),
-    noise: float = typer.Option(0.0, "--noise", help="Segmentation-like noise on the complete masks (0 none, 1 typical)."),
+    noise: float = typer.Option(0.0, "--noise", help="Segmentation-like noise on the complete masks, each at a level drawn from 0 to this (0 none, 1 typical)."),
     real: Optional[Path] = typer.Option(None, "--real", help="Folder of real masks with inherent gaps (gan-gl-m)."),
+    scale: str = typer.Option("1,1", "--scale", help="Enlarge the training masks by a factor drawn from LOW,HIGH (wider roots), e.g. 1,2."),
+    apex_gap_rate: float = typer.Option(1.0, "--apex-gap-rate", help="At most this share of root apices inside a gap (real occlusion: about 0.03; 1: no limit)."),
+    topology_loss: str = typer.Option("none", "--topology-loss", help="none or skeleton-recall (a loss that pays for thin roots' connectivity)."),
+    lambda_topology: float = typer.Option(1000.0, "--lambda-topology"),
+    local_input: str = typer.Option("soft", "--local-input", help="What D_L sees of G's output: soft (probabilities) or straight-through (binarised)."),
+    instance_noise: float = typer.Option(0.0, "--instance-noise", help="Noise sd on discriminator inputs, falling to 0 at the last step."),
+    init: Optional[str] = typer.Option(None, "--init", help="Start the generator from these weights (shipped model name or generator .json)."),
     lambda_ce: float = typer.Option(1000.0, "--lambda-ce"),
     lambda_local: float = typer.Option(1.0, "--lambda-local"),
     lambda_global: float = typer.Option(1.0, "--lambda-global"),
@@ -419,7 +426,15 @@ def train_cli(
             rows, cols = (int(v) for v in large.lower().split("x"))
         except ValueError:
             raise RootRepairError(f"--large must look like 1024x512, got {large!r}") from None
+        try:
+            scale_range = tuple(float(v) for v in scale.split(","))
+            if len(scale_range) != 2:
+                raise ValueError
+        except ValueError:
+            raise RootRepairError(f"--scale must look like 1,2, got {scale!r}") from None
         cfg = TrainConfig(
+            scale=scale_range, apex_gap_rate=apex_gap_rate, topology_loss=topology_loss, lambda_topology=lambda_topology,
+            local_input=local_input, instance_noise=instance_noise, init=init,
             variant=variant, out=str(out_dir or Path("runs") / variant), steps=steps, base=base, batch=batch,
             patch=patch, large=(rows, cols), gaps=gaps, preset=preset, data=str(data) if data else None, noise=noise,
             real=str(real) if real else None, lambda_ce=lambda_ce, lambda_local=lambda_local,
@@ -430,7 +445,7 @@ def train_cli(
             task = bar.add_task(f"training {variant}", total=steps, rate="")
 
             def on_step(step, logs):
-                shown = " ".join(f"{k}={logs[k]:.4g}" for k in ("ce", "local", "global", "reward", "val_gap_recall") if k in logs)
+                shown = " ".join(f"{k}={logs[k]:.4g}" for k in ("ce", "topology", "local", "global", "reward", "val_gap_recall") if k in logs)
                 bar.update(task, completed=step, rate=f"{logs['s_per_step']:.2f}s/step {shown}")
 
             path = train(cfg, resume=resume, on_step=on_step)

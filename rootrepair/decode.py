@@ -140,12 +140,19 @@ def _neighbour_pairs(region: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.unique(np.concatenate(pairs), axis=0)
 
 
-def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float = 0.3, min_piece_px: int = 10) -> np.ndarray:
-    """(M, N) bool: the candidate regions that join two or more pieces of ``mask``.
+def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float = 0.3, min_piece_px: int = 10, reach: int = 10) -> np.ndarray:
+    """(M, N) bool: the candidate regions that join two or more pieces of ``mask``, redrawn.
 
     A candidate region is a connected region of pixels outside ``mask`` with probability
     above ``low``; it is kept when its peak probability exceeds ``high`` and it touches at
-    least two input components of ``min_piece_px`` pixels or more.
+    least two pieces of the input *near it*: the input components of ``min_piece_px``
+    pixels or more, cut to the region's bounding box widened by ``reach`` + 2 px. Judging
+    pieces locally matters where roots cross: the two sides of a gap are then often one
+    component through another root, yet the region still joins them; a region that only
+    lengthens a tip or hugs one root's edge touches one local piece and is dropped. Where
+    the local pieces are one component (they meet elsewhere), a root must end at the
+    region (a skeleton end point within 3 px), so a region between two roots passing
+    each other is not taken for a gap.
     """
     mask = np.asarray(mask, bool)
     cand = (prob > low) & ~mask
@@ -153,24 +160,26 @@ def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float
     if not n:
         return np.zeros(mask.shape, bool)
     labels, big = _piece_labels(mask, min_piece_px)
-    pairs = _neighbour_pairs(region, labels)
-    touches_big = np.bincount(pairs[:, 0], weights=big[pairs[:, 1]], minlength=n + 1)
-    keep = touches_big >= 2
-    seeded = np.zeros(n + 1, bool)
-    seeded[np.unique(region[cand & (prob > high)])] = True
-    keep &= seeded
+    pieces = big[labels]
+    keep = np.zeros(n + 1, bool)
+    keep[np.unique(region[cand & (prob > high)])] = True  # seeded
+    touching = np.zeros(n + 1, bool)
+    touching[np.unique(region[ndi.binary_dilation(pieces, structure=EIGHT) & cand])] = True
+    keep &= touching
     keep[0] = False
-    pairs = pairs[keep[pairs[:, 0]] & big[pairs[:, 1]]]
-    return _bridge_paths(mask, prob, region, labels, pairs)
+    pairs = _neighbour_pairs(region, np.where(pieces, labels, 0))
+    joins_components = np.bincount(pairs[:, 0], minlength=n + 1) >= 2
+    return _bridge_paths(mask, pieces, prob, region, np.flatnonzero(keep), joins_components, reach, high)
 
 
-def _bridge_paths(mask, prob, region, labels, pairs, reach: int = 10) -> np.ndarray:
-    """Each kept region redrawn as its most probable paths between the pieces it joins.
+def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int = 10, high: float = 0.5) -> np.ndarray:
+    """Each region that joins local pieces, redrawn as its most probable paths between them.
 
     The network's probability is often wider than the root across a gap, and a repair
     must not be: from the first piece a region touches, the least-cost path through
     ``-log p`` inside the region to each other piece is drawn at the width of the
-    input's roots within ``reach`` px (the median distance transform on their skeleton).
+    pieces it joins within ``reach`` px (the median distance transform on their skeleton),
+    widened where the probability exceeds ``high`` up to the widest piece's width.
     """
     from skimage.graph import MCP_Geometric
     from skimage.morphology import skeletonize
@@ -178,21 +187,28 @@ def _bridge_paths(mask, prob, region, labels, pairs, reach: int = 10) -> np.ndar
     out = np.zeros(mask.shape, bool)
     h, w = mask.shape
     slices = ndi.find_objects(region)
-    for i in np.unique(pairs[:, 0]):
-        pieces = pairs[pairs[:, 0] == i, 1]
+    for i in ids:
         sl = slices[i - 1]
         r0, r1 = max(sl[0].start - reach - 2, 0), min(sl[0].stop + reach + 2, h)
         c0, c1 = max(sl[1].start - reach - 2, 0), min(sl[1].stop + reach + 2, w)
         own = region[r0:r1, c0:c1] == i
+        lab, _ = ndi.label(pieces[r0:r1, c0:c1], structure=EIGHT)
+        joined = np.unique(lab[ndi.binary_dilation(own, structure=EIGHT)])
+        joined = joined[joined > 0]
+        if len(joined) < 2:
+            continue
         m = mask[r0:r1, c0:c1]
-        lab = labels[r0:r1, c0:c1]
         skel = skeletonize(m)
-        inside = own | np.isin(lab, pieces)
+        if not joins_components[i] and not (ndi.binary_dilation(own, iterations=3) & _end_map(skel)).any():
+            # the pieces meet elsewhere and no root ends here: a region between two roots
+            # that pass by, not a gap in either
+            continue
+        inside = own | np.isin(lab, joined)
         # paths run from skeleton to skeleton, down the middle of the roots and of the region
         middle = ndi.distance_transform_edt(inside)
         cost = np.where(inside, 0.01 + 0.2 / np.maximum(middle, 1.0), -1.0)
         cost[own] += -np.log(np.clip(prob[r0:r1, c0:c1][own], 1e-4, 1.0))
-        ends = [np.argwhere(skel & (lab == p)) for p in pieces]
+        ends = [np.argwhere(skel & (lab == p)) for p in joined]
         if any(len(e) == 0 for e in ends):
             continue
         mcp = MCP_Geometric(cost, fully_connected=True)
@@ -208,16 +224,30 @@ def _bridge_paths(mask, prob, region, labels, pairs, reach: int = 10) -> np.ndar
             continue
         path = np.concatenate(path_px)
         path = path[own[path[:, 0], path[:, 1]]]
-        near = ndi.binary_dilation(own, iterations=reach) & skel
+        near = ndi.binary_dilation(own, iterations=reach) & skel & np.isin(lab, joined)
         edt = ndi.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
         radius = float(np.median(edt[near])) if near.any() else 1.0
+        widest = max((float(np.median(edt[near & (lab == p)])) for p in joined if (near & (lab == p)).any()), default=radius)
         sub = np.zeros(own.shape, bool)
         draw_path(sub, path[:, 0], path[:, 1], radius)
+        # where the network is confident the root is wider than the path, believe it, up to
+        # the widest root the region joins (a blob wider than every root it joins is not root)
+        seed = np.ones(own.shape, bool)
+        seed[path[:, 0], path[:, 1]] = False
+        sub |= own & (prob[r0:r1, c0:c1] > high) & (ndi.distance_transform_edt(seed) < max(min(widest, radius + 1.0) - 0.5, 0.5))
         out[r0:r1, c0:c1] |= sub & ~m
     return out
 
 
 # --------------------------------------------------------------------- end points
+
+
+def _end_map(skeleton: np.ndarray) -> np.ndarray:
+    """(M, N) bool: the skeleton's end points."""
+    out = np.zeros(skeleton.shape, bool)
+    ends = end_points(skeleton)
+    out[ends[:, 0], ends[:, 1]] = True
+    return out
 
 
 def end_points(skeleton: np.ndarray) -> np.ndarray:

@@ -51,6 +51,8 @@ from rootrepair.models.networks import VARIANT_ARCH, build_model, foreground_pro
 VARIANTS = tuple(VARIANT_ARCH)
 TRAIN_SEED_LIMIT = 1_000_000  # training draws root seeds below this; evaluation uses seeds above
 VALIDATION_SEED = 3_000_000
+TOPOLOGY_LOSSES = ("none", "skeleton-recall")
+LOCAL_INPUTS = ("soft", "straight-through")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,13 +73,20 @@ class TrainConfig:
     lr_d: float = 4e-4
     betas: tuple[float, float] = (0.5, 0.999)
     reinforce_samples: int = 4  # K Bernoulli samples; their mean reward is the baseline
-    gaps: str = "mix"
-    preset: str = "chickpea"
+    gaps: str = "mix"  # a gap kind, or several comma-separated (one drawn per step)
+    preset: str = "chickpea"  # a preset, or several comma-separated (one drawn per fresh mask)
     data: str | None = None  # folder of complete masks instead of the synthetic generator
     real: str | None = None  # folder of real masks with inherent gaps (gan-gl-m)
     pool: int = 24  # large masks kept in memory; one is replaced by a fresh one every step
     augment: bool = True  # flips, small rotations, dilation, boundary noise
-    noise: float = 0.0  # segmentation-like noise on the complete masks (synth.add_segmentation_noise; 0: none)
+    noise: float = 0.0  # segmentation-like noise on the complete masks, each at a level drawn from 0..noise (0: none)
+    scale: tuple[float, float] = (1.0, 1.0)  # large masks enlarged by a factor drawn log-uniformly here (root widths)
+    apex_gap_rate: float = 1.0  # at most this share of root apices inside a gap (1: whatever the gap generator gives)
+    topology_loss: str = "none"  # none | skeleton-recall (Kirchhoff et al. 2024)
+    lambda_topology: float = 1000.0  # its weight, on the scale of lambda_ce
+    local_input: str = "soft"  # soft: D_L sees G's probabilities | straight-through: G's output binarised at 0.5
+    instance_noise: float = 0.0  # sd of Gaussian noise on every discriminator input, falling linearly to 0 at the last step
+    init: str | None = None  # generator weights to start from (shipped name or generator .json); None: random
     seed: int = 0
     device: str = "auto"
     amp: bool = True  # bfloat16 autocast on CUDA (ignored on CPU)
@@ -88,16 +97,38 @@ class TrainConfig:
     val_patches: int = 16
 
     def __post_init__(self):
+        from rootrepair.synth import PRESETS
+
         if self.variant not in VARIANTS:
             raise RootRepairError(f"unknown variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
-        if self.gaps not in GAP_KINDS:
-            raise RootRepairError(f"unknown gaps {self.gaps!r}; choose one of {', '.join(GAP_KINDS)}")
+        for kind in self.gap_kinds:
+            if kind not in GAP_KINDS:
+                raise RootRepairError(f"unknown gaps {kind!r}; choose one of {', '.join(GAP_KINDS)}")
+        for name in self.presets:
+            if name not in PRESETS:
+                raise RootRepairError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+        if self.topology_loss not in TOPOLOGY_LOSSES:
+            raise RootRepairError(f"unknown topology loss {self.topology_loss!r}; choose one of {', '.join(TOPOLOGY_LOSSES)}")
+        if self.local_input not in LOCAL_INPUTS:
+            raise RootRepairError(f"unknown local input {self.local_input!r}; choose one of {', '.join(LOCAL_INPUTS)}")
+        if not (0 < self.scale[0] <= self.scale[1]):
+            raise RootRepairError(f"scale must be 0 < low <= high, got {self.scale}")
+        if not (0.0 <= self.apex_gap_rate <= 1.0):
+            raise RootRepairError(f"apex gap rate must be within 0..1, got {self.apex_gap_rate}")
         if self.variant == "gan-gl-m" and not self.real:
             raise RootRepairError("gan-gl-m needs --real FOLDER: masks with inherent gaps")
         if self.patch % 16 or self.large[0] % self.patch or self.large[1] % self.patch:
             raise RootRepairError(f"large {self.large} must be a multiple of patch {self.patch}, itself a multiple of 16")
         if self.batch > (self.large[0] // self.patch) * (self.large[1] // self.patch):
             raise RootRepairError(f"batch {self.batch} is more than the patches in a large mask {self.large}")
+
+    @property
+    def gap_kinds(self) -> list[str]:
+        return [k.strip() for k in self.gaps.split(",") if k.strip()]
+
+    @property
+    def presets(self) -> list[str]:
+        return [k.strip() for k in self.preset.split(",") if k.strip()]
 
     @property
     def uses_local(self) -> bool:
@@ -124,21 +155,42 @@ class LargeMaskSource:
     def _fresh(self) -> np.ndarray:
         from rootrepair.synth import add_segmentation_noise, generate_root_system, get_preset
 
+        # each mask's noise level is drawn from 0 (clean) to cfg.noise, so G sees both; the
+        # noise is part of the complete mask: gaps are cut afterwards, so G learns that
+        # lumps, hairs and specks are not gaps
+        level = float(self.rng.uniform(0.0, self.cfg.noise)) if self.cfg.noise else 0.0
         if self.files is not None:
             full = self.files[int(self.rng.integers(len(self.files)))]
-            return add_segmentation_noise(full, self.rng, self.cfg.noise) if self.cfg.noise else full
-        # the noise is part of the complete mask: gaps are cut afterwards, so G learns that
-        # lumps, hairs and specks are not gaps
-        return generate_root_system(get_preset(self.cfg.preset, noise=self.cfg.noise), int(self.rng.integers(TRAIN_SEED_LIMIT))).mask
+            return add_segmentation_noise(full, self.rng, level) if level else full
+        preset = self.cfg.presets[int(self.rng.integers(len(self.cfg.presets)))]
+        return generate_root_system(get_preset(preset, noise=level), int(self.rng.integers(TRAIN_SEED_LIMIT))).mask
 
     def draw(self) -> np.ndarray:
-        """One large crop with foreground, freshly augmented; refreshes one pool entry."""
+        """One large crop with foreground, rescaled and freshly augmented; refreshes one pool entry."""
         i = int(self.rng.integers(len(self.pool)))
         full = self.pool[i]
         if self.files is None:
             self.pool[i] = self._fresh()
-        crop = crop_with_foreground(full, self.cfg.large, self.rng)
+        crop = scaled_crop(full, self.cfg.large, self.cfg.scale, self.rng)
         return augment(crop, self.rng) if self.cfg.augment else crop
+
+
+def scaled_crop(full: np.ndarray, size: tuple[int, int], scale: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+    """A ``size`` crop of ``full`` enlarged by a factor drawn log-uniformly from ``scale``.
+
+    Enlarging a smaller crop widens every root by the same factor, so one preset gives
+    the whole range of root widths (chickpea's 1.4-8 px become 1.4-16 px with (1, 2)).
+    """
+    s = float(np.exp(rng.uniform(np.log(scale[0]), np.log(scale[1]))))
+    if abs(s - 1.0) < 1e-3:
+        return crop_with_foreground(full, size, rng)
+    small = (max(int(round(size[0] / s)), 8), max(int(round(size[1] / s)), 8))
+    crop = crop_with_foreground(full, small, rng).astype(np.float32)
+    big = ndi.zoom(crop, (size[0] / small[0], size[1] / small[1]), order=1, grid_mode=True, mode="grid-constant") > 0.5
+    out = np.zeros(size, bool)
+    h, w = min(size[0], big.shape[0]), min(size[1], big.shape[1])
+    out[:h, :w] = big[:h, :w]
+    return out
 
 
 def _load_folder(folder: str) -> list[np.ndarray]:
@@ -218,10 +270,48 @@ class Batch:
     X: torch.Tensor | None  # the gappy large mask the patches came from
     Y: torch.Tensor | None  # the complete large mask
     origins: list[tuple[int, int]]
+    skeleton: torch.Tensor | None = None  # complete patches' skeleton, one px thickened (skeleton-recall loss)
+
+
+def limit_apex_gaps(Y: np.ndarray, X: np.ndarray, gap: np.ndarray, rate: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:
+    """Undo gaps that swallowed a root's apex until at most ``rate`` of the apices lie in a gap.
+
+    A gap over an apex teaches the generator to lengthen tips that end naturally; real
+    occlusion covers 2-3% of apices (``benchmarks/results/gap_tips.md``). Each gap region
+    holding an apex is restored with the probability that brings the expected share down
+    to ``rate``. Returns (X, gap, share of apices in a gap before the limit).
+    """
+    from skimage.morphology import skeletonize
+
+    from rootrepair.decode import end_points
+
+    apices = end_points(skeletonize(Y))
+    if not len(apices):
+        return X, gap, 0.0
+    labels, _ = ndi.label(gap)
+    hit = labels[apices[:, 0], apices[:, 1]]
+    share = float((hit > 0).mean())
+    if share <= rate:
+        return X, gap, share
+    restore = [lab for lab in np.unique(hit[hit > 0]) if rng.random() < 1.0 - rate / share]
+    if restore:
+        back = np.isin(labels, restore)
+        X, gap = X | (Y & back), gap & ~back
+    return X, gap, share
+
+
+def tubed_skeleton(Y: np.ndarray) -> np.ndarray:
+    """The skeleton of ``Y`` thickened by one px (Skeleton Recall's target)."""
+    from skimage.morphology import skeletonize
+
+    return ndi.binary_dilation(skeletonize(Y), ndi.generate_binary_structure(2, 1))
 
 
 def make_batch(Y: np.ndarray, Y2: np.ndarray | None, cfg: TrainConfig, rng: np.random.Generator, device, *, large: bool = True) -> Batch:
-    X, gap = make_gaps(Y, cfg.gaps, rng)
+    kinds = cfg.gap_kinds
+    X, gap = make_gaps(Y, kinds[int(rng.integers(len(kinds)))], rng)
+    if cfg.apex_gap_rate < 1.0:
+        X, gap, _ = limit_apex_gaps(Y, X, gap, cfg.apex_gap_rate, rng)
     origins = choose_tiles(Y, cfg.patch, cfg.batch, rng)
     y2 = None
     if Y2 is not None:
@@ -234,6 +324,7 @@ def make_batch(Y: np.ndarray, Y2: np.ndarray | None, cfg: TrainConfig, rng: np.r
         X=to_tensor(X[None], device) if large else None,
         Y=to_tensor(Y[None], device) if large else None,
         origins=origins,
+        skeleton=to_tensor(cut(tubed_skeleton(Y), origins, cfg.patch), device) if cfg.topology_loss != "none" else None,
     )
 
 
@@ -247,6 +338,30 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
         return ce.mean()
     m = mask[:, 0]
     return (ce * m).sum() / m.sum().clamp(min=1.0)
+
+
+def skeleton_recall_loss(prob: torch.Tensor, skeleton: torch.Tensor) -> torch.Tensor:
+    """Skeleton Recall (Kirchhoff et al., ECCV 2024): 1 - the soft recall of the target's tubed skeleton.
+
+    Missing a root's thin middle costs as much as missing a thick one's, so the loss pays
+    for connectivity that pixel-wise CE, dominated by wide roots and background, barely sees.
+    """
+    s = skeleton.float()
+    return 1.0 - (prob.float() * s).sum() / s.sum().clamp(min=1.0)
+
+
+def straight_through(prob: torch.Tensor) -> torch.Tensor:
+    """G's output binarised at 0.5 in the forward pass, the identity's gradient in the backward.
+
+    D_L then compares binary with binary masks: it cannot win on soft-vs-hard values and
+    must judge shapes, while G still gets its gradient.
+    """
+    return (prob > 0.5).to(prob.dtype) + (prob - prob.detach())  # exactly 0 or 1 forward
+
+
+def with_noise(t: torch.Tensor, sd: float) -> torch.Tensor:
+    """Instance noise: N(0, sd) added to a discriminator input (no-op at sd 0)."""
+    return t + sd * torch.randn_like(t) if sd > 0 else t
 
 
 def lsgan_d_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
@@ -274,20 +389,20 @@ def paste(X: torch.Tensor, patches: torch.Tensor, origins: list[tuple[int, int]]
     return out
 
 
-def reinforce_loss(prob: torch.Tensor, batch: Batch, d_global: torch.nn.Module, k: int) -> tuple[torch.Tensor, float]:
+def reinforce_loss(prob: torch.Tensor, batch: Batch, d_global: torch.nn.Module, k: int, noise: float = 0.0) -> tuple[torch.Tensor, float, float]:
     """Eq. 9 with a baseline: -(r_k - mean r) * log pi(a_k), averaged over K samples.
 
     Each sample a_k ~ Bernoulli(prob) is pasted into the gappy large mask and scored by
     D_G against the complete one; the mean reward of the K samples is the baseline, so
     the term only pushes toward samples that are better than the policy's average.
-    Returns the loss and the mean reward.
+    Returns the loss, the mean reward and the rewards' spread (sd; 0 means no signal).
     """
     p = prob.float().clamp(1e-6, 1 - 1e-6)
     samples, rewards = [], []
     with torch.no_grad():
         for _ in range(k):
             a = torch.bernoulli(p)
-            r = d_global(paste(batch.X, a, batch.origins), batch.Y)  # (1,)
+            r = d_global(with_noise(paste(batch.X, a, batch.origins), noise), with_noise(batch.Y, noise))  # (1,)
             samples.append(a)
             rewards.append(r.float().squeeze())
     rewards_t = torch.stack(rewards)
@@ -296,25 +411,41 @@ def reinforce_loss(prob: torch.Tensor, batch: Batch, d_global: torch.nn.Module, 
     for a, adv in zip(samples, advantage):
         log_pi = (a * torch.log(p) + (1 - a) * torch.log(1 - p)).mean()
         loss = loss - adv * log_pi
-    return loss / k, float(rewards_t.mean())
+    return loss / k, float(rewards_t.mean()), float(rewards_t.std())
 
 
 def generator_losses(
-    G, batch: Batch, cfg: TrainConfig, d_local=None, d_global=None, *, masked: bool = False
+    G, batch: Batch, cfg: TrainConfig, d_local=None, d_global=None, *, masked: bool = False, noise: float = 0.0
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
-    """The terms of eq. 10 for one batch. Returns (total, terms, logits, prob)."""
+    """The terms of eq. 10 (plus the topology term) for one batch. Returns (total, terms, logits, prob).
+
+    ``terms`` holds each term's value *before* its lambda; ``total`` is the weighted sum.
+    """
     logits = G(batch.x)
     prob = foreground_probability(logits)
     terms: dict[str, torch.Tensor] = {}
     terms["ce"] = cross_entropy(logits, batch.y, batch.gap if masked else None)
     total = cfg.lambda_ce * terms["ce"]
+    if cfg.topology_loss == "skeleton-recall" and batch.skeleton is not None:
+        terms["topology"] = skeleton_recall_loss(prob, batch.skeleton)
+        total = total + cfg.lambda_topology * terms["topology"]
     if not masked and d_local is not None:
-        terms["local"] = lsgan_g_loss(d_local(prob))
+        shown = straight_through(prob) if cfg.local_input == "straight-through" else prob
+        terms["local"] = lsgan_g_loss(d_local(with_noise(shown, noise)))
         total = total + cfg.lambda_local * terms["local"]
     if not masked and d_global is not None and batch.X is not None:
-        terms["global"], terms["reward"] = reinforce_loss(prob, batch, d_global, cfg.reinforce_samples)
+        terms["global"], terms["reward"], terms["reward_sd"] = reinforce_loss(prob, batch, d_global, cfg.reinforce_samples, noise)
         total = total + cfg.lambda_global * terms["global"]
     return total, terms, logits, prob
+
+
+def gradient_size(term: torch.Tensor, G: torch.nn.Module) -> float:
+    """Norm of one loss term's gradient at G's last layer (how much that term steers G)."""
+    last = [p for p in G.parameters() if p.requires_grad][-2:]  # the output layer's weight and bias
+    if not term.requires_grad:
+        return 0.0
+    grads = torch.autograd.grad(term, last, retain_graph=True, allow_unused=True)
+    return float(torch.sqrt(sum((g.float() ** 2).sum() for g in grads if g is not None)))
 
 
 # ------------------------------------------------------------------ validation
@@ -332,9 +463,11 @@ def validation_set(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray
         else:
             from rootrepair.synth import generate_root_system, get_preset
 
-            full = generate_root_system(get_preset(cfg.preset), VALIDATION_SEED + k).mask
+            presets = cfg.presets
+            full = generate_root_system(get_preset(presets[k % len(presets)]), VALIDATION_SEED + k).mask
         Y = crop_with_foreground(full, cfg.large, rng)
-        X, gap = make_gaps(Y, cfg.gaps, rng)
+        kinds = cfg.gap_kinds
+        X, gap = make_gaps(Y, kinds[k % len(kinds)], rng)
         for r, c in choose_tiles(Y, cfg.patch, min(4, cfg.batch), rng):
             xs.append(X[r : r + cfg.patch, c : c + cfg.patch])
             ys.append(Y[r : r + cfg.patch, c : c + cfg.patch])
@@ -418,6 +551,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
     modules = {"G": G, **({"D_L": d_local} if d_local else {}), **({"D_G": d_global} if d_global else {})}
     optimisers = {"G": opt_g, **({"D": opt_d} if opt_d else {})}
     step, seconds = 0, 0.0
+    if cfg.init and not (resume and ckpt.with_suffix(".json").exists()):
+        init_generator(G, cfg)
     if resume and ckpt.with_suffix(".json").exists():
         meta = load_training_state(ckpt, modules, optimisers)
         step, seconds = int(meta["step"]), float(meta.get("seconds", 0.0))
@@ -440,6 +575,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
             step += 1
             t_step = time.perf_counter()
             real_batch = real is not None and step % 2 == 0
+            noise = cfg.instance_noise * max(0.0, 1.0 - step / cfg.steps)
             if real_batch:
                 # GAN-GL-M real batch: masked CE at the artificial gaps only, generator only
                 Y = crop_with_foreground(real[int(rng.integers(len(real)))], cfg.large, rng)
@@ -460,13 +596,15 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
                     with torch.no_grad(), autocast():
                         prob_d = foreground_probability(G(batch.x))
                     loss_d = batch.x.new_zeros(())
+                    fake_l = (prob_d > 0.5).to(prob_d.dtype) if cfg.local_input == "straight-through" else prob_d
+                    nz = lambda t: with_noise(t, noise)  # noqa: E731
                     with autocast():
                         if d_local is not None:
-                            loss_dl = lsgan_d_loss(d_local(batch.y), d_local(prob_d))
+                            loss_dl = lsgan_d_loss(d_local(nz(batch.y)), d_local(nz(fake_l)))
                             loss_d = loss_d + loss_dl
                             logs["loss_d_local"] = float(loss_dl.detach())
                         if d_global is not None:
-                            loss_dg = global_d_loss(d_global(batch.y, batch.y2), d_global((prob_d > 0.5).float(), batch.y))
+                            loss_dg = global_d_loss(d_global(nz(batch.y), nz(batch.y2)), d_global(nz((prob_d > 0.5).float()), nz(batch.y)))
                             loss_d = loss_d + loss_dg
                             logs["loss_d_global"] = float(loss_dg.detach())
                     opt_d.zero_grad(set_to_none=True)
@@ -474,7 +612,12 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
                     opt_d.step()
                 # generator step
                 with autocast():
-                    loss_g, terms, _, _ = generator_losses(G, batch, cfg, d_local, d_global)
+                    loss_g, terms, _, _ = generator_losses(G, batch, cfg, d_local, d_global, noise=noise)
+                if step % cfg.log_every == 0:
+                    # how hard each term pulls on G: a term whose gradient is ~0 teaches nothing
+                    for name, lam in (("ce", cfg.lambda_ce), ("topology", cfg.lambda_topology), ("local", cfg.lambda_local), ("global", cfg.lambda_global)):
+                        if name in terms and torch.is_tensor(terms[name]):
+                            logs[f"grad_{name}"] = gradient_size(lam * terms[name].float(), G)
                 opt_g.zero_grad(set_to_none=True)
                 loss_g.float().backward()
                 opt_g.step()
@@ -507,18 +650,34 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
     return save_generator(out / "generator", G, card)
 
 
+def init_generator(G: torch.nn.Module, cfg: TrainConfig) -> None:
+    """Load ``cfg.init``'s weights into G (fine-tuning, or resuming from committed weights).
+
+    Only the generator is carried: discriminators and optimisers start afresh.
+    """
+    from rootrepair.models.checkpoint import load_generator
+
+    src, meta = load_generator(cfg.init)
+    if meta.get("arch") != VARIANT_ARCH[cfg.variant] or int(meta.get("base", -1)) != cfg.base:
+        raise RootRepairError(
+            f"--init {cfg.init}: a {meta.get('arch')} of base {meta.get('base')}, but {cfg.variant} needs a {VARIANT_ARCH[cfg.variant]} of base {cfg.base}"
+        )
+    G.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in src.state_dict().items()})
+
+
 def _config_dict(cfg: TrainConfig) -> dict:
     d = dataclasses.asdict(cfg)
-    d["large"] = list(cfg.large)
-    d["betas"] = list(cfg.betas)
+    for key in ("large", "betas", "scale"):
+        d[key] = list(getattr(cfg, key))
     return d
 
 
 def config_from_dict(d: dict) -> TrainConfig:
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     d = {k: v for k, v in d.items() if k in fields}
-    d["large"] = tuple(d["large"])
-    d["betas"] = tuple(d["betas"])
+    for key in ("large", "betas", "scale"):
+        if key in d:
+            d[key] = tuple(d[key])
     return TrainConfig(**d)
 
 
@@ -533,7 +692,7 @@ def seconds_per_step(cfg: TrainConfig, steps: int = 3) -> float:
     return float(np.mean(times)) if times else math.nan
 
 
-def export_generator(run_dir: str | Path, dest: str | Path, **card_extra) -> Path:
+def export_generator(run_dir: str | Path, dest: str | Path, *, half: bool = True, **card_extra) -> Path:
     """Write the generator of a run's latest checkpoint as ``dest.(safetensors|json)``.
 
     Lets a model be shipped from a run that is still going (or was stopped).
@@ -552,4 +711,4 @@ def export_generator(run_dir: str | Path, dest: str | Path, **card_extra) -> Pat
         software=f"rootrepair {__version__}",
         **card_extra,
     )
-    return save_generator(dest, G.eval(), card)
+    return save_generator(dest, G.eval(), card, half=half)

@@ -182,3 +182,51 @@ def test_without_fragments_no_small_piece_is_ever_a_link_target():
     assert (decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=0)) & ~m)[:, 40:48].any()
     strict = DecodeSettings(link_small_pieces=False, link_facing=False, link_pointing_px=0)
     assert (decode(m, prob, strict) == m).all()  # the end never reaches for the small piece
+
+
+def ring_with_gap():
+    """A square ring of 3-px roots, its top side cut at columns 45..54: still one component."""
+    m = np.zeros((100, 100), bool)
+    m[10:13, 10:91] = True
+    m[88:91, 10:91] = True
+    m[10:91, 10:13] = True
+    m[10:91, 88:91] = True
+    m[:14, 45:55] = False
+    return m
+
+
+def test_a_gap_is_bridged_even_where_its_sides_meet_elsewhere():
+    # roots cross in real masks: both sides of a gap are then one component through another
+    # root, yet the gap is a gap
+    m = ring_with_gap()
+    assert n_components(m) == 1
+    prob = m.astype(np.float32) * 0.95
+    prob[9:14, 44:56] = 0.9
+    out = decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=0))
+    assert out[10:13, 45:55].all()  # the whole cut, at the root's 3 px width
+    assert not (out & ~m)[:10].any() and not (out & ~m)[13:].any()
+
+
+def test_a_region_between_two_roots_passing_by_is_not_a_bridge():
+    m = np.zeros((100, 100), bool)
+    m[30:33, 5:95] = True
+    m[42:45, 5:95] = True  # a parallel root 9 px below
+    m[30:45, 5:8] = True  # they meet far to the left: one component
+    prob = m.astype(np.float32) * 0.95
+    prob[33:42, 60:64] = 0.9  # the network sees root between them, where no root ends
+    out = decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=0))
+    assert (out == m).all()
+
+
+def test_a_bridge_takes_the_networks_width_up_to_the_roots():
+    m, top = band_with_gap(width=7)  # rows 17..23
+    prob = m.astype(np.float32) * 0.95
+    prob[17:24, 40:52] = 0.9  # the network fills the cut at the root's full width
+    out = decode(m, prob)
+    assert out[17:24, 41:51].all()
+    m, top = band_with_gap(width=3)  # rows 19..21
+    prob = m.astype(np.float32) * 0.95
+    prob[10:31, 40:52] = 0.9  # 21 px of probability across a 3 px root
+    added = decode(m, prob) & ~m
+    rows = np.flatnonzero(added.any(axis=1))
+    assert added[19:22, 41:51].all() and rows.min() >= 18 and rows.max() <= 22  # at most 1 px wider

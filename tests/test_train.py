@@ -124,6 +124,121 @@ def test_training_masks_can_carry_segmentation_noise():
     from rootrepair.train import LargeMaskSource, TrainConfig
 
     clean = LargeMaskSource(TrainConfig(pool=1, variant="unet"), np.random.default_rng(5)).pool[0]
-    noisy = LargeMaskSource(TrainConfig(pool=1, variant="unet", noise=1.0), np.random.default_rng(5)).pool[0]
+    noisy = max((LargeMaskSource(TrainConfig(pool=1, variant="unet", noise=1.0), np.random.default_rng(s)).pool[0] for s in range(4)), key=lambda m: ndi.label(m, structure=np.ones((3, 3)))[1])
     n = lambda m: ndi.label(m, structure=np.ones((3, 3)))[1]  # noqa: E731
     assert n(noisy) > n(clean) + 10  # specks are separate pieces: noise is in the complete mask
+
+
+# ---------------------------------------------------------------- ablation options
+
+
+def test_skeleton_recall_counts_the_skeleton_pixels_predicted():
+    from rootrepair.train import skeleton_recall_loss
+
+    skel = torch.zeros(1, 1, 6, 6)
+    skel[0, 0, 2, :] = 1  # 6 skeleton pixels
+    prob = torch.zeros(1, 1, 6, 6)
+    assert float(skeleton_recall_loss(prob, skel)) == pytest.approx(1.0)
+    prob[0, 0, 2, :3] = 1.0  # 3 of 6 found
+    prob[0, 0, 4, :] = 1.0  # foreground off the skeleton changes nothing
+    assert float(skeleton_recall_loss(prob, skel)) == pytest.approx(0.5)
+    prob[0, 0, 2, 3:] = 0.5  # the other 3 at one half: recall (3 + 1.5) / 6
+    assert float(skeleton_recall_loss(prob, skel)) == pytest.approx(1 - 4.5 / 6)
+
+
+def test_straight_through_is_binary_forward_and_identity_backward():
+    from rootrepair.train import straight_through
+
+    prob = torch.tensor([0.2, 0.5, 0.51, 0.9], requires_grad=True)
+    hard = straight_through(prob)
+    assert hard.tolist() == [0.0, 0.0, 1.0, 1.0]
+    (hard * torch.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    assert prob.grad.tolist() == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_straight_through_local_term_still_reaches_g():
+    cfg = TrainConfig(variant="gan-l", local_input="straight-through", **TINY)
+    G, d_local, _ = build_networks(cfg, torch.device("cpu"))
+    seen = []
+    d_local.register_forward_hook(lambda m, inp, out: seen.append(inp[0].detach()))
+    _, terms, _, _ = generator_losses(G, _batch(cfg), cfg, d_local, None)
+    assert set(torch.unique(seen[0]).tolist()) <= {0.0, 1.0}  # D_L sees a binary mask
+    G.zero_grad()
+    terms["local"].backward()
+    assert float(sum(p.grad.abs().sum() for p in G.parameters() if p.grad is not None)) > 0
+
+
+def test_topology_term_is_weighted_into_the_total():
+    torch.manual_seed(0)
+    cfg = TrainConfig(variant="unet", topology_loss="skeleton-recall", lambda_topology=7.0, **TINY)
+    G, _, _ = build_networks(cfg, torch.device("cpu"))
+    batch = _batch(cfg)
+    assert batch.skeleton is not None and batch.skeleton.shape == batch.y.shape
+    assert bool((batch.skeleton <= batch.y + (batch.skeleton > 0).float()).all())
+    total, terms, _, _ = generator_losses(G, batch, cfg)
+    expected = cfg.lambda_ce * terms["ce"] + 7.0 * terms["topology"]
+    assert float(total.detach()) == pytest.approx(float(expected.detach()), rel=1e-5)
+    assert 0.0 < float(terms["topology"]) < 1.0
+
+
+def test_apex_gaps_are_undone_down_to_the_rate():
+    from rootrepair.train import limit_apex_gaps
+
+    Y = np.zeros((120, 40), bool)
+    Y[10:110, 19:22] = True  # one root: two apices, rows ~10 and ~109
+    gap = np.zeros_like(Y)
+    gap[95:115, 10:30] = True  # swallows the lower apex
+    gap[40:50, 10:30] = True  # cuts the middle
+    X = Y & ~gap
+    X2, gap2, share = limit_apex_gaps(Y, X, gap, 0.0, np.random.default_rng(0))
+    assert share == pytest.approx(0.5)
+    assert X2[95:115].sum() == Y[95:115].sum() and not gap2[95:115].any()  # the apex gap is undone
+    assert not X2[40:50].any() and gap2[40:50, 10:30].all()  # the middle gap stays
+    X3, gap3, _ = limit_apex_gaps(Y, X, gap, 0.5, np.random.default_rng(0))
+    assert np.array_equal(X3, X) and np.array_equal(gap3, gap)  # already at the rate: unchanged
+
+
+def test_scaled_crop_widens_roots_by_the_factor():
+    from rootrepair.train import scaled_crop
+
+    full = np.zeros((200, 200), bool)
+    full[:, 98:101] = True  # 3 px wide, crossing the whole mask
+    crop = scaled_crop(full, (100, 100), (2.0, 2.0), np.random.default_rng(1))
+    widths = crop.sum(axis=1)
+    assert crop.shape == (100, 100) and np.all((widths >= 5) & (widths <= 7))  # 3 px x 2
+    same = scaled_crop(full, (100, 100), (1.0, 1.0), np.random.default_rng(1))
+    assert np.all(same.sum(axis=1) == 3)
+
+
+def test_init_loads_weights_and_refuses_another_architecture(tmp_path):
+    from rootrepair.models.checkpoint import save_generator
+    from rootrepair.train import init_generator
+
+    cfg = TrainConfig(variant="unet", **TINY)
+    src, _, _ = build_networks(cfg, torch.device("cpu"))
+    path = save_generator(tmp_path / "g", src, {"arch": "unet", "base": 4}, half=True)
+    from safetensors.torch import load_file
+
+    assert {v.dtype for v in load_file(str(tmp_path / "g.safetensors")).values() if v.is_floating_point()} == {torch.float16}
+    G, _, _ = build_networks(cfg, torch.device("cpu"))
+    init_generator(G, dataclasses.replace(cfg, init=str(path)))
+    for k, v in src.state_dict().items():
+        if v.is_floating_point():
+            assert torch.allclose(G.state_dict()[k], v, atol=1e-3, rtol=1e-3)
+    with pytest.raises(RootRepairError, match="base"):
+        init_generator(build_networks(TrainConfig(variant="unet", **{**TINY, "base": 8}), torch.device("cpu"))[0],
+                       TrainConfig(variant="unet", init=str(path), **{**TINY, "base": 8}))
+
+
+def test_new_options_are_checked():
+    with pytest.raises(RootRepairError, match="topology loss"):
+        TrainConfig(topology_loss="dice")
+    with pytest.raises(RootRepairError, match="local input"):
+        TrainConfig(local_input="hard")
+    with pytest.raises(RootRepairError, match="'holes'"):
+        TrainConfig(gaps="mix,holes")
+    with pytest.raises(RootRepairError, match="preset"):
+        TrainConfig(preset="chickpea,maize")
+    with pytest.raises(RootRepairError, match="scale"):
+        TrainConfig(scale=(2.0, 1.0))
+    assert TrainConfig(gaps="mix, occlusion", preset="chickpea,fibrous").gap_kinds == ["mix", "occlusion"]
