@@ -179,7 +179,7 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
     must not be: from the first piece a region touches, the least-cost path through
     ``-log p`` inside the region to each other piece is drawn at the width of the
     pieces it joins within ``reach`` px (the median distance transform on their skeleton),
-    widened where the probability exceeds ``high`` up to the widest piece's width.
+    widened where the probability exceeds ``high`` to at most their width (area / length).
     """
     from skimage.graph import MCP_Geometric
     from skimage.morphology import skeletonize
@@ -227,14 +227,16 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         near = ndi.binary_dilation(own, iterations=reach) & skel & np.isin(lab, joined)
         edt = ndi.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
         radius = float(np.median(edt[near])) if near.any() else 1.0
-        widest = max((float(np.median(edt[near & (lab == p)])) for p in joined if (near & (lab == p)).any()), default=radius)
         sub = np.zeros(own.shape, bool)
         draw_path(sub, path[:, 0], path[:, 1], radius)
         # where the network is confident the root is wider than the path, believe it, up to
-        # the widest root the region joins (a blob wider than every root it joins is not root)
+        # the width of the roots it joins (their area / skeleton length near the region):
+        # the distance transform on a skeleton cannot tell a 2-px root from a 1-px one
+        zone = ndi.binary_dilation(own, iterations=reach) & np.isin(lab, joined)
+        width = (zone & m).sum() / max((zone & skel).sum(), 1)
         seed = np.ones(own.shape, bool)
         seed[path[:, 0], path[:, 1]] = False
-        sub |= own & (prob[r0:r1, c0:c1] > high) & (ndi.distance_transform_edt(seed) < max(min(widest, radius + 1.0) - 0.5, 0.5))
+        sub |= own & (prob[r0:r1, c0:c1] > high) & (ndi.distance_transform_edt(seed) < width / 2 + 0.25)
         out[r0:r1, c0:c1] |= sub & ~m
     return out
 
