@@ -5,8 +5,8 @@
 Quality: image level (whole masks), held-out evaluation seeds, every setting the default
 must win in: chickpea and fibrous presets x occlusion and mix gaps, and the same with
 segmentation-like noise (``--noise 1``: rough edges, blobs, holes, hairs, specks on the
-complete mask before the gaps). Methods: none, closing, link, the shipped network with the
-paper's threshold, and with the topology decoder. Per setting: the means, and a paired
+complete mask before the gaps). Methods: none, closing, link, the default shipped network
+with the paper's threshold, and with the topology decoder. Per setting: the means, and a paired
 t-test of topology vs link on the metrics the default must win on at once.
 
 Speed: the topology decoder alone on a 2500 x 1000 chickpea mask with its probability
@@ -53,8 +53,10 @@ def quality(n: int) -> tuple[str, pd.DataFrame]:
 
     from rootrepair.decode import DecodeSettings
     from rootrepair.evaluate import EvalConfig, evaluate
+    from rootrepair.models.checkpoint import DEFAULT_MODEL
 
-    methods = ("none", "closing", "link", "gan-gl+threshold", "gan-gl+topology")
+    net = DEFAULT_MODEL
+    methods = ("none", "closing", "link", f"{net}+threshold", f"{net}+topology")
     rows, per = [], []
     for noise in (0.0, 1.0):
         for preset in ("chickpea", "fibrous"):
@@ -62,16 +64,16 @@ def quality(n: int) -> tuple[str, pd.DataFrame]:
                 cfg = EvalConfig(methods=methods, preset=preset, gaps=gaps, levels=("image",), n=n, noise=noise, device="cpu")
                 t0 = time.perf_counter()
                 df, _ = evaluate(cfg)
-                strict = dataclasses.replace(cfg, methods=("gan-gl+topology",), decode=DecodeSettings(link_small_pieces=False))
+                strict = dataclasses.replace(cfg, methods=(f"{net}+topology",), decode=DecodeSettings(link_small_pieces=False))
                 extra, _ = evaluate(strict)
-                df = pd.concat([df, extra.assign(method="gan-gl+topology --no-fragments")], ignore_index=True)
+                df = pd.concat([df, extra.assign(method=f"{net}+topology --no-fragments")], ignore_index=True)
                 setting = f"{preset}, {gaps}" + (", noisy" if noise else "")
                 print(f"{setting}: {time.perf_counter() - t0:.0f} s", flush=True)
                 df.insert(0, "setting", setting)
                 per.append(df)
-                topo = df[df.method == "gan-gl+topology"].set_index("sample")
+                topo = df[df.method == f"{net}+topology"].set_index("sample")
                 link = df[df.method == "link"].set_index("sample")
-                for m in (*methods, "gan-gl+topology --no-fragments"):
+                for m in (*methods, f"{net}+topology --no-fragments"):
                     g = df[df.method == m]
                     row = {"setting": setting, "method": m, **{k: g[k].mean() for k in SHOWN}}
                     rows.append(row)

@@ -21,7 +21,6 @@ from rootrepair.decode import DECODERS, DecodeSettings, decode
 from rootrepair.metrics import components
 from rootrepair.models.device import resolve_device
 from rootrepair.models.networks import foreground_probability
-from rootrepair.report import MANIFEST_JSON, OVERLAY_DIR
 from rootrepair.tiling import bands, padded, taper_window
 
 MODES = ("add", "replace")
@@ -305,7 +304,7 @@ def select_shard(paths: list, shard: tuple[int, int] | None) -> list:
 
 
 def _manifest_name(shard) -> str:
-    return MANIFEST_JSON if shard is None else f"manifest-shard-{shard[0]}-of-{shard[1]}.json"
+    return rio.MANIFEST_JSON if shard is None else f"manifest-shard-{shard[0]}-of-{shard[1]}.json"
 
 
 def read_manifest_entries(out_dir: Path) -> dict[str, dict]:
@@ -322,11 +321,9 @@ def read_manifest_entries(out_dir: Path) -> dict[str, dict]:
 
 
 def write_manifest(out_dir: Path, name: str, header: dict, entries: list[dict]) -> Path:
-    import pandas as pd
-
     data = dict(header, files=entries)
     path = rio.atomic_write(out_dir / name, lambda tmp: tmp.write_text(json.dumps(data, indent=2)))
-    rio.write_csv(path.with_suffix(".csv"), pd.DataFrame(entries))
+    rio.write_records_csv(path.with_suffix(".csv"), entries)
     return path
 
 
@@ -428,7 +425,7 @@ def _repair_all(chosen, names, out_dir, mname, in_root, model, card, device, set
             try:
                 rio.write_mask(out_dir / out_rel, repaired, info)
                 if overlays:
-                    rio.write_image(out_dir / OVERLAY_DIR / Path(names[rel] + ".png"), overlay(mask, repaired))
+                    rio.write_image(out_dir / rio.OVERLAY_DIR / Path(names[rel] + ".png"), overlay(mask, repaired))
             except OSError as exc:
                 raise RootRepairError(f"{out_dir / out_rel}: cannot be written ({exc.strerror or exc})") from None
             notes = []

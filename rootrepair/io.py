@@ -323,6 +323,8 @@ def write_mask(path: str | os.PathLike, mask: np.ndarray, info: MaskInfo | None 
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MANIFEST_JSON = "manifest.json"  # what `inpaint` writes into its output folder
+OVERLAY_DIR = "overlays"
 
 
 def _is_formula_like(v) -> bool:
@@ -346,6 +348,35 @@ def _text_safe(frame):
 def write_csv(path: str | os.PathLike, frame) -> Path:
     """CSV with text made formula-safe and floats to 6 significant digits (no 17-digit noise)."""
     return atomic_write(path, lambda tmp: _text_safe(frame).to_csv(tmp, index=False, float_format="%.6g"))
+
+
+def write_records_csv(path: str | os.PathLike, rows: list[dict]) -> Path:
+    """``write_csv`` for a list of dicts, without pandas (the repair path stays light to start).
+
+    Columns in first-seen order; text made formula-safe; floats to 6 significant digits;
+    None as an empty cell.
+    """
+    import csv
+
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+
+    def cell(v):
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return "" if v != v else f"{v:.6g}"
+        return "'" + v if _is_formula_like(v) else v
+
+    def write(tmp):
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(columns)
+            for row in rows:
+                w.writerow([cell(row.get(c)) for c in columns])
+
+    return atomic_write(path, write)
 
 
 def number_format(name: str, values) -> str:

@@ -21,8 +21,7 @@ from rootrepair.errors import RootRepairError
 from rootrepair.traits.compare import FORMULAS, compare_traits, summarise_comparison
 from rootrepair.traits.measure import TraitSettings, analyse_skeleton, traits_from_analysis
 
-MANIFEST_JSON = "manifest.json"
-OVERLAY_DIR = "overlays"
+MANIFEST_JSON, OVERLAY_DIR = rio.MANIFEST_JSON, rio.OVERLAY_DIR
 
 Progress = Callable[[str], None]
 

@@ -117,3 +117,17 @@ def test_one_bit_png_reads_as_a_plain_mask(tmp_path):
     mask, _ = rio.read_mask(tmp_path / "bits.png")
     assert mask.dtype == bool and mask.flags.c_contiguous and (mask == (a > 0)).all()
     assert measure_traits(mask)["tip_count"] == 2
+
+
+def test_records_csv_is_formula_safe_and_keeps_every_column(tmp_path):
+    import csv
+
+    from rootrepair.io import write_records_csv
+
+    rows = [{"file": "=HYPERLINK(\"x\").png", "seconds": 0.123456789, "n": 3},
+            {"file": "b.png", "note": "late column", "seconds": None}]
+    path = write_records_csv(tmp_path / "m.csv", rows)
+    got = list(csv.reader(open(path, newline="")))
+    assert got[0] == ["file", "seconds", "n", "note"]
+    assert got[1] == ["'=HYPERLINK(\"x\").png", "0.123457", "3", ""]
+    assert got[2] == ["b.png", "", "", "late column"]
