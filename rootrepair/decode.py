@@ -339,7 +339,6 @@ class _Sets:
 
 def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = DecodeSettings()) -> np.ndarray:
     """(M, N) bool: pixels of the accepted links between end points and other pieces of ``mask``."""
-    from skimage.graph import MCP_Geometric
     from skimage.morphology import skeletonize
 
     mask = np.asarray(mask, bool)
@@ -365,58 +364,83 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
         own = labels[r, c]
         r0, r1, c0, c1 = max(r - R, 0), min(r + R + 1, h), max(c - R, 0), min(c + R + 1, w)
         lab = labels[r0:r1, c0:c1]
-        target = ((lab > 0) if settings.link_small_pieces else big[lab]) & (lab != own)
-        if not target.any():
-            continue
         if d is None:
             continue
-        # targets inside the cone ahead of the end and within the radius
-        tr, tc = np.nonzero(target)
-        v = np.stack([tr + r0 - r, tc + c0 - c], axis=1).astype(float)
-        dist = np.hypot(v[:, 0], v[:, 1])
-        ok = (dist <= settings.link_radius) & (v @ d >= cos_max * dist)
-        if ok.any():  # pieces already joined to this one (by an earlier link) are no target
-            cands = np.unique(lab[tr[ok], tc[ok]])
-            joined = cands[[sets.find(int(t)) == sets.find(int(own)) for t in cands]]
-            ok &= ~np.isin(lab[tr, tc], joined)
-        if not ok.any():
-            continue
+        small = (lab > 0) & ~big[lab] if settings.link_small_pieces else np.zeros(lab.shape, bool)
         radius = local_radius(mask, skel, labels, (r, c), settings.direction_px)
         # paths keep to the middle of the probable region (as bridges do), not its edge
         middle = ndi.distance_transform_edt((prob[r0:r1, c0:c1] >= settings.link_min_prob) | mask[r0:r1, c0:c1])
         neglog = -np.log(np.clip(prob[r0:r1, c0:c1], 1e-4, 1.0)).astype(np.float64)
-        cost = neglog + 0.2 / np.maximum(middle, 1.0)
+        base_cost = neglog + 0.2 / np.maximum(middle, 1.0)
         # a link leaves its own root at the end: the rest of the root is impassable
         yy, xx = np.ogrid[r0 - r : r1 - r, c0 - c : c1 - c]
-        cost[(lab == own) & (yy**2 + xx**2 > (radius + 1) ** 2)] = -1.0
-        cost[(lab == own) & (yy**2 + xx**2 <= (radius + 1) ** 2)] = 0.01
-        cost[target] = 0.01
-        mcp = MCP_Geometric(cost, fully_connected=True)
-        goals = np.stack([tr[ok], tc[ok]], axis=1)
-        # Dijkstra stops at the first goal it settles: the cheapest one
-        cum, _ = mcp.find_costs([(r - r0, c - c0)], ends=goals, find_all_ends=False)
-        reach = cum[tr[ok], tc[ok]]
-        if not np.isfinite(reach).any():
-            continue
-        best = int(np.argmin(reach))
-        goal = (int(tr[ok][best]), int(tc[ok][best]))
-        path = np.asarray(mcp.traceback(goal))
-        new = path[~mask[path[:, 0] + r0, path[:, 1] + c0]]
-        if not len(new):
-            continue
-        if neglog[new[:, 0], new[:, 1]].mean() > step_cost:
-            continue
-        other = int(lab[goal])
-        if not sets.union(own, other):
-            continue
-        if big[other]:  # a speck's or fragment's width says little about the root's
-            radius = min(radius, local_radius(mask, skel, labels, (goal[0] + r0, goal[1] + c0), settings.direction_px))
-        draw_path(added, new[:, 0] + r0, new[:, 1] + c0, radius)
+        near_end = yy**2 + xx**2 <= (radius + 1) ** 2
+        base_cost[(lab == own) & ~near_end] = -1.0
+        base_cost[(lab == own) & near_end] = 0.01
+        # first a big piece as the goal, passing through fragments left in the gap (they
+        # join too); only when none is reachable, a fragment itself
+        for target in (big[lab] & (lab != own), small & (lab != own)):
+            found = _link_path(target, base_cost, small, lab, own, sets, d, (r, c), (r0, c0), cos_max, settings)
+            if found is None:
+                continue
+            new, goal, passed = found
+            new = new[~mask[new[:, 0] + r0, new[:, 1] + c0]]
+            if not len(new) or neglog[new[:, 0], new[:, 1]].mean() > step_cost:
+                continue
+            other = int(lab[goal])
+            if not sets.union(own, other):
+                continue
+            for frag in passed:
+                sets.union(own, int(frag))
+            width = radius
+            if big[other]:  # a speck's or fragment's width says little about the root's
+                width = min(radius, local_radius(mask, skel, labels, (goal[0] + r0, goal[1] + c0), settings.direction_px))
+            draw_path(added, new[:, 0] + r0, new[:, 1] + c0, width)
+            break
     if settings.link_facing:
         _link_facing(mask, skel, labels, ends, dirs, sets, settings, added)
     if settings.link_pointing_px > 0:
         _link_pointing(mask, skel, labels, ends, dirs, sets, settings, added)
     return added & ~mask
+
+
+def _link_path(target, base_cost, small, lab, own, sets, d, end, origin, cos_max, settings):
+    """The cheapest path from ``end`` to a ``target`` pixel ahead of it, or None.
+
+    Targets lie within the link radius and ``cos_max`` of direction ``d`` and belong to
+    pieces not yet joined to ``own``. Fragments (``small``) are passable. Returns
+    (path pixels in window coordinates, goal pixel, fragment labels the path crosses).
+    """
+    from skimage.graph import MCP_Geometric
+
+    r, c = end
+    r0, c0 = origin
+    if not target.any():
+        return None
+    tr, tc = np.nonzero(target)
+    v = np.stack([tr + r0 - r, tc + c0 - c], axis=1).astype(float)
+    dist = np.hypot(v[:, 0], v[:, 1])
+    ok = (dist <= settings.link_radius) & (v @ d >= cos_max * dist)
+    if ok.any():  # pieces already joined to this one (by an earlier link) are no target
+        cands = np.unique(lab[tr[ok], tc[ok]])
+        joined = cands[[sets.find(int(t)) == sets.find(int(own)) for t in cands]]
+        ok &= ~np.isin(lab[tr, tc], joined)
+    if not ok.any():
+        return None
+    cost = base_cost.copy()
+    cost[small | target] = 0.01
+    mcp = MCP_Geometric(cost, fully_connected=True)
+    goals = np.stack([tr[ok], tc[ok]], axis=1)
+    # Dijkstra stops at the first goal it settles: the cheapest one
+    cum, _ = mcp.find_costs([(r - r0, c - c0)], ends=goals, find_all_ends=False)
+    reach = cum[tr[ok], tc[ok]]
+    if not np.isfinite(reach).any():
+        return None
+    best = int(np.argmin(reach))
+    goal = (int(tr[ok][best]), int(tc[ok][best]))
+    path = np.asarray(mcp.traceback(goal))
+    passed = np.unique(lab[path[:, 0], path[:, 1]][small[path[:, 0], path[:, 1]]])
+    return path, goal, passed
 
 
 def _link_facing(mask, skel, labels, ends, dirs, sets, settings, added) -> None:

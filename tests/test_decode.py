@@ -230,3 +230,15 @@ def test_a_bridge_takes_the_networks_width_up_to_the_roots():
     added = decode(m, prob) & ~m
     rows = np.flatnonzero(added.any(axis=1))
     assert added[19:22, 41:51].all() and rows.min() >= 18 and rows.max() <= 22  # at most 1 px wider
+
+
+def test_a_link_passes_through_a_fragment_left_in_the_gap_to_the_root_beyond():
+    m = np.zeros((60, 80), bool)
+    m[29:32, 5:40] = True  # a lateral, cut at columns 40..59 near its parent
+    m[29:32, 49:51] = True  # a 6-px fragment of it inside the cut
+    m[5:55, 60:63] = True  # the parent root it grew from: no end faces the lateral
+    prob = m.astype(np.float32)
+    prob[29:32, 40:60] = np.maximum(prob[29:32, 40:60], 0.5)  # the network: moderately sure
+    only_links = DecodeSettings(link_facing=False, link_pointing_px=0)
+    out = m | link_ends(m, prob, only_links)
+    assert n_components(m) == 3 and n_components(out) == 1  # lateral, fragment and parent: one
