@@ -45,6 +45,7 @@ from rootrepair.errors import RootRepairError
 
 EIGHT = np.ones((3, 3), bool)
 DECODERS = ("topology", "threshold")
+FRAGMENT_REACH_PX = 4.0  # an end is joined to a fragment straight ahead across at most this gap
 _OFFSETS = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc]
 
 
@@ -493,18 +494,20 @@ def _link_pointing(mask, skel, labels, ends, dirs, sets, settings, added) -> Non
         own = labels[int(e[0]), int(e[1])]
         er, ec = int(e[0]), int(e[1])
         near = labels[max(er - R, 0) : er + R + 1, max(ec - R, 0) : ec + R + 1]
-        if not ((near > 0) & (near != own) & big[near]).any():  # cheap test before the distance transforms
+        if not ((near > 0) & (near != own)).any():  # cheap test before the distance transforms
             continue
         radius = local_radius(mask, skel, labels, e, settings.direction_px)
         r, c = (int(v) for v in _centred(e, skel, labels, radius))  # aim from the root's middle, not its edge
         r0, r1, c0, c1 = max(r - R, 0), min(r + R + 1, h), max(c - R, 0), min(c + R + 1, w)
         lab = labels[r0:r1, c0:c1]
-        cand = np.argwhere((lab > 0) & (lab != own) & big[lab]) + (r0, c0)
+        cand = np.argwhere((lab > 0) & (lab != own)) + (r0, c0)
         if not len(cand):
             continue
         v = (cand - (r, c)).astype(float)
         dist = np.hypot(v[:, 0], v[:, 1])
-        ok = (dist <= settings.link_pointing_px) & (v @ d >= cos_max * dist)
+        # a fragment is a target only right ahead: the end of a root cut off by a short gap
+        reach = np.where(big[labels[cand[:, 0], cand[:, 1]]], settings.link_pointing_px, min(settings.link_pointing_px, FRAGMENT_REACH_PX + radius))
+        ok = (dist <= reach) & (v @ d >= cos_max * dist)
         if not ok.any():
             continue
         t = cand[ok][np.argmin(dist[ok])]

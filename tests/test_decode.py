@@ -242,3 +242,15 @@ def test_a_link_passes_through_a_fragment_left_in_the_gap_to_the_root_beyond():
     only_links = DecodeSettings(link_facing=False, link_pointing_px=0)
     out = m | link_ends(m, prob, only_links)
     assert n_components(m) == 3 and n_components(out) == 1  # lateral, fragment and parent: one
+
+
+def test_the_cut_off_end_of_a_root_right_ahead_is_joined_without_the_network():
+    m = np.zeros((40, 80), bool)
+    m[19:22, 5:50] = True  # a root ending at column 49
+    m[19:22, 53:55] = True  # its last 6 px, cut off by a 3-px gap
+    prob = np.where(m, 0.95, 0.01).astype(np.float32)  # the network sees nothing in the gap
+    out = decode(m, prob)
+    assert n_components(out) == 1 and out[19:22, 50:53].all()
+    m[19:22, 53:55] = False
+    m[19:22, 62:64] = True  # 12 px ahead: too far to be the same root's end without evidence
+    assert n_components(decode(m, prob)) == 2
