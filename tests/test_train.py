@@ -242,3 +242,16 @@ def test_new_options_are_checked():
     with pytest.raises(RootRepairError, match="scale"):
         TrainConfig(scale=(2.0, 1.0))
     assert TrainConfig(gaps="mix, occlusion", preset="chickpea,fibrous").gap_kinds == ["mix", "occlusion"]
+
+
+def test_train_cli_refuses_bad_options_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from rootrepair.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["train", "--scale", "2", "--out", str(tmp_path / "run")])
+    assert r.exit_code == 1 and "--scale must look like 1,2" in r.output
+    r = runner.invoke(app, ["train", "--topology-loss", "cldice", "--out", str(tmp_path / "run")])
+    assert r.exit_code == 1 and "skeleton-recall" in r.output
+    assert not (tmp_path / "run").exists()
