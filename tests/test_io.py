@@ -131,3 +131,21 @@ def test_records_csv_is_formula_safe_and_keeps_every_column(tmp_path):
     assert got[0] == ["file", "seconds", "n", "note"]
     assert got[1] == ["'=HYPERLINK(\"x\").png", "0.123457", "3", ""]
     assert got[2] == ["b.png", "", "", "late column"]
+
+
+def test_written_files_get_the_usual_permissions_even_from_writers_that_recreate_them(tmp_path):
+    import os
+    import stat
+
+    from rootrepair.io import atomic_write
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+
+    def recreate(tmp):  # like safetensors: unlink and write a new file (mode 0600)
+        tmp.unlink()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.close(fd)
+
+    path = atomic_write(tmp_path / "w.safetensors", recreate)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
