@@ -63,6 +63,9 @@ def main() -> None:
     ap.add_argument("--previous", default="rootrepair-gan-gl-compact", help="the model this one replaces")
     ap.add_argument("--device-note", default="CPU, 2 cores (this project's development machine)")
     args = ap.parse_args()
+    for key in ("evaluation", "ablation", "notes"):
+        if getattr(args, key) is not None:
+            setattr(args, key, getattr(args, key).resolve())
 
     from rootrepair.decode import DecodeSettings
     from rootrepair.models.checkpoint import SHIPPED_DIR
