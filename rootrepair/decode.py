@@ -162,15 +162,12 @@ def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float
         return np.zeros(mask.shape, bool)
     labels, big = _piece_labels(mask, min_piece_px)
     pieces = big[labels]
+    touched = np.bincount(_neighbour_pairs(region, np.where(pieces, labels, 0))[:, 0], minlength=n + 1)  # pieces per region
     keep = np.zeros(n + 1, bool)
     keep[np.unique(region[cand & (prob > high)])] = True  # seeded
-    touching = np.zeros(n + 1, bool)
-    touching[np.unique(region[ndi.binary_dilation(pieces, structure=EIGHT) & cand])] = True
-    keep &= touching
+    keep &= touched >= 1
     keep[0] = False
-    pairs = _neighbour_pairs(region, np.where(pieces, labels, 0))
-    joins_components = np.bincount(pairs[:, 0], minlength=n + 1) >= 2
-    return _bridge_paths(mask, pieces, prob, region, np.flatnonzero(keep), joins_components, reach, high)
+    return _bridge_paths(mask, pieces, prob, region, np.flatnonzero(keep), touched >= 2, reach, high)
 
 
 def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int = 10, high: float = 0.5) -> np.ndarray:
@@ -200,11 +197,14 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
             continue
         m = mask[r0:r1, c0:c1]
         skel = skeletonize(m)
-        if not joins_components[i] and not (ndi.binary_dilation(own, iterations=3) & _end_map(skel)).any():
-            # the pieces meet elsewhere and no root ends here: a region between two roots
-            # that pass by, not a gap in either
-            continue
-        inside = own | np.isin(lab, joined)
+        if not joins_components[i]:
+            ends = end_points(skel)
+            if not ndi.binary_dilation(own, iterations=3)[ends[:, 0], ends[:, 1]].any():
+                # the pieces meet elsewhere and no root ends here: a region between two roots
+                # that pass by, not a gap in either
+                continue
+        in_joined = np.isin(lab, joined)
+        inside = own | in_joined
         # paths run from skeleton to skeleton, down the middle of the roots and of the region
         middle = ndi.distance_transform_edt(inside)
         cost = np.where(inside, 0.01 + 0.2 / np.maximum(middle, 1.0), -1.0)
@@ -225,7 +225,8 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
             continue
         path = np.concatenate(path_px)
         path = path[own[path[:, 0], path[:, 1]]]
-        near = ndi.binary_dilation(own, iterations=reach) & skel & np.isin(lab, joined)
+        zone = ndi.binary_dilation(own, iterations=reach) & in_joined  # the joined roots near the region
+        near = zone & skel
         edt = ndi.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
         radius = float(np.median(edt[near])) if near.any() else 1.0
         sub = np.zeros(own.shape, bool)
@@ -233,7 +234,6 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         # where the network is confident the root is wider than the path, believe it, up to
         # the width of the roots it joins (their area / skeleton length near the region):
         # the distance transform on a skeleton cannot tell a 2-px root from a 1-px one
-        zone = ndi.binary_dilation(own, iterations=reach) & np.isin(lab, joined)
         width = (zone & m).sum() / max((zone & skel).sum(), 1)
         seed = np.ones(own.shape, bool)
         seed[path[:, 0], path[:, 1]] = False
@@ -243,14 +243,6 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
 
 
 # --------------------------------------------------------------------- end points
-
-
-def _end_map(skeleton: np.ndarray) -> np.ndarray:
-    """(M, N) bool: the skeleton's end points."""
-    out = np.zeros(skeleton.shape, bool)
-    ends = end_points(skeleton)
-    out[ends[:, 0], ends[:, 1]] = True
-    return out
 
 
 def end_points(skeleton: np.ndarray) -> np.ndarray:
@@ -380,7 +372,7 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
         base_cost[(lab == own) & near_end] = 0.01
         # first a big piece as the goal, passing through fragments left in the gap (they
         # join too); only when none is reachable, a fragment itself
-        for target in (big[lab] & (lab != own), small & (lab != own)):
+        for target in (big[lab] & (lab != own), small):  # own is a piece, never small
             found = _link_path(target, base_cost, small, lab, own, sets, d, (r, c), (r0, c0), cos_max, settings)
             if found is None:
                 continue
