@@ -116,7 +116,7 @@ def page_inputs(report: TraitReport, measured: dict, folder: str | Path) -> tupl
     """
     import json
 
-    from rootrepair.report import MANIFEST_JSON
+    from rootrepair.io import MANIFEST_JSON
 
     single = len(measured) == 1
     files: dict[str, dict[str, str]] = {}

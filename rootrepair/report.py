@@ -18,10 +18,10 @@ import pandas as pd
 from rootrepair import __version__
 from rootrepair import io as rio
 from rootrepair.errors import RootRepairError
+from rootrepair.io import MANIFEST_JSON, OVERLAY_DIR
 from rootrepair.traits.compare import FORMULAS, compare_traits, summarise_comparison
 from rootrepair.traits.measure import TraitSettings, analyse_skeleton, traits_from_analysis
 
-MANIFEST_JSON, OVERLAY_DIR = rio.MANIFEST_JSON, rio.OVERLAY_DIR
 
 Progress = Callable[[str], None]
 

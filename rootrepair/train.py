@@ -273,19 +273,22 @@ class Batch:
     skeleton: torch.Tensor | None = None  # complete patches' skeleton, one px thickened (skeleton-recall loss)
 
 
-def limit_apex_gaps(Y: np.ndarray, X: np.ndarray, gap: np.ndarray, rate: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:
+def limit_apex_gaps(
+    Y: np.ndarray, X: np.ndarray, gap: np.ndarray, rate: float, rng: np.random.Generator, *, skeleton: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Undo gaps that swallowed a root's apex until at most ``rate`` of the apices lie in a gap.
 
     A gap over an apex teaches the generator to lengthen tips that end naturally; real
     occlusion covers 2-3% of apices (``benchmarks/results/gap_tips.md``). Each gap region
     holding an apex is restored with the probability that brings the expected share down
-    to ``rate``. Returns (X, gap, share of apices in a gap before the limit).
+    to ``rate``. ``skeleton``: Y's skeleton, when the caller has it. Returns (X, gap, share
+    of apices in a gap before the limit).
     """
     from skimage.morphology import skeletonize
 
     from rootrepair.decode import end_points
 
-    apices = end_points(skeletonize(Y))
+    apices = end_points(skeletonize(Y) if skeleton is None else skeleton)
     if not len(apices):
         return X, gap, 0.0
     labels, _ = ndi.label(gap)
@@ -300,18 +303,21 @@ def limit_apex_gaps(Y: np.ndarray, X: np.ndarray, gap: np.ndarray, rate: float, 
     return X, gap, share
 
 
-def tubed_skeleton(Y: np.ndarray) -> np.ndarray:
-    """The skeleton of ``Y`` thickened by one px (Skeleton Recall's target)."""
-    from skimage.morphology import skeletonize
-
-    return ndi.binary_dilation(skeletonize(Y), ndi.generate_binary_structure(2, 1))
+def tubed_skeleton(skeleton: np.ndarray) -> np.ndarray:
+    """A skeleton thickened by one px (Skeleton Recall's target)."""
+    return ndi.binary_dilation(skeleton, ndi.generate_binary_structure(2, 1))
 
 
 def make_batch(Y: np.ndarray, Y2: np.ndarray | None, cfg: TrainConfig, rng: np.random.Generator, device, *, large: bool = True) -> Batch:
     kinds = cfg.gap_kinds
     X, gap = make_gaps(Y, kinds[int(rng.integers(len(kinds)))], rng)
+    skel = None
+    if cfg.apex_gap_rate < 1.0 or cfg.topology_loss != "none":
+        from skimage.morphology import skeletonize
+
+        skel = skeletonize(Y)  # once, for the apex limit and the topology loss
     if cfg.apex_gap_rate < 1.0:
-        X, gap, _ = limit_apex_gaps(Y, X, gap, cfg.apex_gap_rate, rng)
+        X, gap, _ = limit_apex_gaps(Y, X, gap, cfg.apex_gap_rate, rng, skeleton=skel)
     origins = choose_tiles(Y, cfg.patch, cfg.batch, rng)
     y2 = None
     if Y2 is not None:
@@ -324,7 +330,7 @@ def make_batch(Y: np.ndarray, Y2: np.ndarray | None, cfg: TrainConfig, rng: np.r
         X=to_tensor(X[None], device) if large else None,
         Y=to_tensor(Y[None], device) if large else None,
         origins=origins,
-        skeleton=to_tensor(cut(tubed_skeleton(Y), origins, cfg.patch), device) if cfg.topology_loss != "none" else None,
+        skeleton=to_tensor(cut(tubed_skeleton(skel), origins, cfg.patch), device) if cfg.topology_loss != "none" else None,
     )
 
 
@@ -596,7 +602,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
                     with torch.no_grad(), autocast():
                         prob_d = foreground_probability(G(batch.x))
                     loss_d = batch.x.new_zeros(())
-                    fake_l = (prob_d > 0.5).to(prob_d.dtype) if cfg.local_input == "straight-through" else prob_d
+                    hard = (prob_d > 0.5).to(prob_d.dtype)
+                    fake_l = hard if cfg.local_input == "straight-through" else prob_d
                     nz = lambda t: with_noise(t, noise)  # noqa: E731
                     with autocast():
                         if d_local is not None:
@@ -604,7 +611,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
                             loss_d = loss_d + loss_dl
                             logs["loss_d_local"] = float(loss_dl.detach())
                         if d_global is not None:
-                            loss_dg = global_d_loss(d_global(nz(batch.y), nz(batch.y2)), d_global(nz((prob_d > 0.5).float()), nz(batch.y)))
+                            loss_dg = global_d_loss(d_global(nz(batch.y), nz(batch.y2)), d_global(nz(hard), nz(batch.y)))
                             loss_d = loss_d + loss_dg
                             logs["loss_d_global"] = float(loss_dg.detach())
                     opt_d.zero_grad(set_to_none=True)
