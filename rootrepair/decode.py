@@ -197,11 +197,13 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
             continue
         m = mask[r0:r1, c0:c1]
         skel = skeletonize(m)
+        edt = ndi.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
         if not joins_components[i]:
             ends = end_points(skel)
-            if not ndi.binary_dilation(own, iterations=3)[ends[:, 0], ends[:, 1]].any():
-                # the pieces meet elsewhere and no root ends here: a region between two roots
-                # that pass by, not a gap in either
+            ends = ends[ndi.binary_dilation(own, iterations=3)[ends[:, 0], ends[:, 1]]]
+            if not any(_ends_a_root(skel, edt, e) for e in ends):
+                # the pieces meet elsewhere and no root ends here (a bump on a rough edge
+                # is no root's end): a region between two roots that pass by, not a gap
                 continue
         in_joined = np.isin(lab, joined)
         inside = own | in_joined
@@ -227,7 +229,6 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         path = path[own[path[:, 0], path[:, 1]]]
         zone = ndi.binary_dilation(own, iterations=reach) & in_joined  # the joined roots near the region
         near = zone & skel
-        edt = ndi.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
         radius = float(np.median(edt[near])) if near.any() else 1.0
         sub = np.zeros(own.shape, bool)
         draw_path(sub, path[:, 0], path[:, 1], radius)
@@ -243,6 +244,27 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
 
 
 # --------------------------------------------------------------------- end points
+
+
+def _ends_a_root(skel: np.ndarray, edt: np.ndarray, end, min_px: float = 6.0) -> bool:
+    """Whether the skeleton branch from ``end`` is a root's, not a spur of a rough edge.
+
+    The branch is followed to its first junction; as in trait measurement's spur pruning,
+    it counts when it is at least ``min_px`` long and twice the root's diameter there.
+    """
+    h, w = skel.shape
+    prev, cur = None, (int(end[0]), int(end[1]))
+    length = 0
+    while True:
+        nxt = [(cur[0] + dr, cur[1] + dc) for dr, dc in _OFFSETS
+               if 0 <= cur[0] + dr < h and 0 <= cur[1] + dc < w and skel[cur[0] + dr, cur[1] + dc] and (cur[0] + dr, cur[1] + dc) != prev]
+        if len(nxt) != 1:  # a junction, or the branch's other end
+            break
+        prev, cur = cur, nxt[0]
+        length += 1
+        if length >= max(min_px, 4.0 * edt[cur]):
+            return True
+    return length >= max(min_px, 4.0 * edt[cur])
 
 
 def end_points(skeleton: np.ndarray) -> np.ndarray:

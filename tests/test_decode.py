@@ -254,3 +254,15 @@ def test_the_cut_off_end_of_a_root_right_ahead_is_joined_without_the_network():
     m[19:22, 53:55] = False
     m[19:22, 62:64] = True  # 12 px ahead: too far to be the same root's end without evidence
     assert n_components(decode(m, prob)) == 2
+
+
+def test_a_bump_on_a_rough_edge_is_no_roots_end():
+    m = np.zeros((100, 100), bool)
+    m[30:35, 5:95] = True
+    m[42:47, 5:95] = True  # a parallel root 7 px below
+    m[30:47, 5:8] = True  # they meet far to the left: one component
+    m[35:38, 60:63] = True  # a 3-px bump on the upper root's edge, towards the lower one
+    prob = m.astype(np.float32) * 0.95
+    prob[35:42, 59:64] = np.maximum(prob[35:42, 59:64], 0.9)  # the network joins them there
+    out = decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=0))
+    assert (out == m).all()
