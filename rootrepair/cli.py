@@ -399,6 +399,7 @@ def train_cli(
     apex_gap_rate: float = typer.Option(1.0, "--apex-gap-rate", help="At most this share of root apices inside a gap (real occlusion: about 0.03; 1: no limit)."),
     topology_loss: str = typer.Option("none", "--topology-loss", help="none or skeleton-recall (a loss that pays for thin roots' connectivity)."),
     lambda_topology: float = typer.Option(1000.0, "--lambda-topology"),
+    lambda_gap: float = typer.Option(0.0, "--lambda-gap", help="Extra cross-entropy at the gap pixels only, on the scale of --lambda-ce (0: off); raises gap recall."),
     local_input: str = typer.Option("soft", "--local-input", help="What D_L sees of G's output: soft (probabilities) or straight-through (binarised)."),
     instance_noise: float = typer.Option(0.0, "--instance-noise", help="Noise sd on discriminator inputs, falling to 0 at the last step."),
     init: Optional[str] = typer.Option(None, "--init", help="Start the generator from these weights (shipped model name or generator .json)."),
@@ -433,7 +434,7 @@ def train_cli(
         except ValueError:
             raise RootRepairError(f"--scale must look like 1,2, got {scale!r}") from None
         cfg = TrainConfig(
-            scale=scale_range, apex_gap_rate=apex_gap_rate, topology_loss=topology_loss, lambda_topology=lambda_topology,
+            scale=scale_range, apex_gap_rate=apex_gap_rate, topology_loss=topology_loss, lambda_topology=lambda_topology, lambda_gap=lambda_gap,
             local_input=local_input, instance_noise=instance_noise, init=init,
             variant=variant, out=str(out_dir or Path("runs") / variant), steps=steps, base=base, batch=batch,
             patch=patch, large=(rows, cols), gaps=gaps, preset=preset, data=str(data) if data else None, noise=noise,

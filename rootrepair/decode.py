@@ -375,13 +375,20 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
     h, w = mask.shape
     dirs = [end_direction(e, skel, labels, settings.direction_px) for e in ends]
     for (r, c), d in zip(ends, dirs):
+        if d is None:
+            continue
         r, c = int(r), int(c)
         own = labels[r, c]
         r0, r1, c0, c1 = max(r - R, 0), min(r + R + 1, h), max(c - R, 0), min(c + R + 1, w)
         lab = labels[r0:r1, c0:c1]
-        if d is None:
-            continue
         small = (lab > 0) & ~big[lab] if settings.link_small_pieces else np.zeros(lab.shape, bool)
+        # first a big piece as the goal, passing through fragments left in the gap (they
+        # join too); only when none is reachable, a fragment itself. Most ends are root
+        # tips with nothing ahead: the goals are found before any distance transform.
+        targets = [(t, g) for t in (big[lab] & (lab != own), small)  # own is a piece, never small
+                   if (g := _goals_ahead(t, lab, own, sets, d, (r, c), (r0, c0), cos_max, settings.link_radius)) is not None]
+        if not targets:
+            continue
         radius = local_radius(mask, skel, labels, (r, c), settings.direction_px)
         # paths keep to the middle of the probable region (as bridges do), not its edge
         middle = ndi.distance_transform_edt((prob[r0:r1, c0:c1] >= settings.link_min_prob) | mask[r0:r1, c0:c1])
@@ -392,10 +399,8 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
         near_end = yy**2 + xx**2 <= (radius + 1) ** 2
         base_cost[(lab == own) & ~near_end] = -1.0
         base_cost[(lab == own) & near_end] = 0.01
-        # first a big piece as the goal, passing through fragments left in the gap (they
-        # join too); only when none is reachable, a fragment itself
-        for target in (big[lab] & (lab != own), small):  # own is a piece, never small
-            found = _link_path(target, base_cost, small, lab, own, sets, d, (r, c), (r0, c0), cos_max, settings)
+        for target, goals in targets:
+            found = _link_path(target, goals, base_cost, small, lab, (r - r0, c - c0))
             if found is None:
                 continue
             new, goal, passed = found
@@ -419,40 +424,47 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
     return added & ~mask
 
 
-def _link_path(target, base_cost, small, lab, own, sets, d, end, origin, cos_max, settings):
-    """The cheapest path from ``end`` to a ``target`` pixel ahead of it, or None.
+def _goals_ahead(target, lab, own, sets, d, end, origin, cos_max, radius):
+    """(K, 2) window coordinates of the ``target`` pixels an end at ``end`` may link to, or None.
 
-    Targets lie within the link radius and ``cos_max`` of direction ``d`` and belong to
-    pieces not yet joined to ``own``. Fragments (``small``) are passable. Returns
-    (path pixels in window coordinates, goal pixel, fragment labels the path crosses).
+    They lie within ``radius`` px and ``cos_max`` of direction ``d`` and belong to pieces
+    not yet joined to ``own``.
     """
-    from skimage.graph import MCP_Geometric
-
-    r, c = end
-    r0, c0 = origin
     if not target.any():
         return None
+    r, c = end
+    r0, c0 = origin
     tr, tc = np.nonzero(target)
     v = np.stack([tr + r0 - r, tc + c0 - c], axis=1).astype(float)
     dist = np.hypot(v[:, 0], v[:, 1])
-    ok = (dist <= settings.link_radius) & (v @ d >= cos_max * dist)
+    ok = (dist <= radius) & (v @ d >= cos_max * dist)
     if ok.any():  # pieces already joined to this one (by an earlier link) are no target
         cands = np.unique(lab[tr[ok], tc[ok]])
         joined = cands[[sets.find(int(t)) == sets.find(int(own)) for t in cands]]
         ok &= ~np.isin(lab[tr, tc], joined)
     if not ok.any():
         return None
+    return np.stack([tr[ok], tc[ok]], axis=1)
+
+
+def _link_path(target, goals, base_cost, small, lab, start):
+    """The cheapest path from ``start`` to one of ``goals`` (pixels of ``target``), or None.
+
+    Fragments (``small``) and the target are cheap to cross. Returns (path pixels in
+    window coordinates, goal pixel, fragment labels the path crosses).
+    """
+    from skimage.graph import MCP_Geometric
+
     cost = base_cost.copy()
     cost[small | target] = 0.01
     mcp = MCP_Geometric(cost, fully_connected=True)
-    goals = np.stack([tr[ok], tc[ok]], axis=1)
     # Dijkstra stops at the first goal it settles: the cheapest one
-    cum, _ = mcp.find_costs([(r - r0, c - c0)], ends=goals, find_all_ends=False)
-    reach = cum[tr[ok], tc[ok]]
+    cum, _ = mcp.find_costs([start], ends=goals, find_all_ends=False)
+    reach = cum[goals[:, 0], goals[:, 1]]
     if not np.isfinite(reach).any():
         return None
     best = int(np.argmin(reach))
-    goal = (int(tr[ok][best]), int(tc[ok][best]))
+    goal = (int(goals[best, 0]), int(goals[best, 1]))
     path = np.asarray(mcp.traceback(goal))
     passed = np.unique(lab[path[:, 0], path[:, 1]][small[path[:, 0], path[:, 1]]])
     return path, goal, passed
@@ -507,9 +519,10 @@ def _link_pointing(mask, skel, labels, ends, dirs, sets, settings, added) -> Non
             continue
         own = labels[int(e[0]), int(e[1])]
         er, ec = int(e[0]), int(e[1])
-        near = labels[max(er - R, 0) : er + R + 1, max(ec - R, 0) : ec + R + 1]
-        if not ((near > 0) & (near != own)).any():  # cheap test before the distance transforms
-            continue
+        near = np.unique(labels[max(er - R, 0) : er + R + 1, max(ec - R, 0) : ec + R + 1])
+        root = sets.find(int(own))
+        if all(sets.find(int(t)) == root for t in near if t):  # cheap test before the distance transforms
+            continue  # nothing near, or only pieces already joined to this one
         radius = local_radius(mask, skel, labels, e, settings.direction_px)
         r, c = (int(v) for v in _centred(e, skel, labels, radius))  # aim from the root's middle, not its edge
         r0, r1, c0, c1 = max(r - R, 0), min(r + R + 1, h), max(c - R, 0), min(c + R + 1, w)

@@ -1,5 +1,6 @@
 import dataclasses
 import json
+import math
 
 import numpy as np
 import pytest
@@ -179,6 +180,26 @@ def test_topology_term_is_weighted_into_the_total():
     expected = cfg.lambda_ce * terms["ce"] + 7.0 * terms["topology"]
     assert float(total.detach()) == pytest.approx(float(expected.detach()), rel=1e-5)
     assert 0.0 < float(terms["topology"].detach()) < 1.0
+
+
+def test_gap_term_is_the_cross_entropy_at_the_gap_pixels_only():
+    from rootrepair.train import Batch
+
+    # two pixels: a gap pixel of root predicted at 3/4, a background pixel outside the gap at 1/2
+    logits = torch.tensor([[[[0.0, 0.0]], [[math.log(3.0), 0.0]]]])  # (1, 2, 1, 2): background, root
+    y = torch.tensor([[[[1.0, 0.0]]]])
+    gap = torch.tensor([[[[1.0, 0.0]]]])
+    batch = Batch(x=torch.zeros_like(y), y=y, gap=gap, y2=None, X=None, Y=None, origins=[(0, 0)])
+    cfg = TrainConfig(variant="unet", lambda_ce=10.0, lambda_gap=4.0, **TINY)
+    total, terms, _, _ = generator_losses(lambda x: logits, batch, cfg)
+    ce_gap = -math.log(0.75)
+    ce_all = (-math.log(0.75) - math.log(0.5)) / 2
+    assert float(terms["gap"]) == pytest.approx(ce_gap, rel=1e-5)
+    assert float(total) == pytest.approx(10.0 * ce_all + 4.0 * ce_gap, rel=1e-5)
+    off = TrainConfig(variant="unet", lambda_ce=10.0, **TINY)
+    assert "gap" not in generator_losses(lambda x: logits, batch, off)[1]
+    with pytest.raises(RootRepairError):
+        TrainConfig(lambda_gap=-1.0)
 
 
 def test_apex_gaps_are_undone_down_to_the_rate():
