@@ -3,7 +3,7 @@
     python benchmarks/bench_pipeline.py [--repeats 3]
 
 One 2500 x 1000 chickpea mask with occlusion gaps (a held-out seed), warm, in-process:
-read, network (fp32 and bf16 autocast), decode (topology), write the mask, draw and write
+read, network (torch fp32 and bf16 autocast; OpenVINO fp32 and bf16 when installed), decode (topology), write the mask, draw and write
 the overlay, count components for the manifest. Reference: a 2048^3 float32 matmul in the
 same run (the machine's arithmetic speed). Start-up: `rootrepair inpaint` and
 `rootrepair traits` on that one mask in fresh processes (wall time of the whole command).
@@ -41,6 +41,7 @@ def main() -> None:
     from rootrepair.inpaint import InpaintSettings, overlay, predict_probability, prepare_model, use_bf16
     from rootrepair.metrics import components
     from rootrepair.models.checkpoint import load_generator
+    from rootrepair.models.openvino_runtime import openvino_available, resolve_runtime
     from rootrepair.synth import generate_root_system, get_preset
 
     full = generate_root_system(get_preset("chickpea"), 8_000_000).mask
@@ -53,22 +54,23 @@ def main() -> None:
         tmp = Path(tmp)
         src = tmp / "season" / "plant.png"
         rio.write_mask(src, mask)
-        model, _ = load_generator()
-        model, device = prepare_model(model, InpaintSettings(device="cpu"))
         rows.append(("read PNG", _best(lambda: rio.read_mask(src), args.repeats)))
         probs = {}
-        for precision in ("fp32", "bf16"):
-            s = InpaintSettings(device="cpu", precision=precision)
-            t = _best(lambda: probs.__setitem__(precision, predict_probability(model, mask, s, device=device)), args.repeats)
-            rows.append((f"network, tiled + blended ({precision})", t))
-        prob = probs["bf16" if use_bf16(device, "auto") else "fp32"]
+        runtimes = [("torch", "fp32"), ("torch", "bf16")] + ([("openvino", "fp32"), ("openvino", "bf16")] if openvino_available() else [])
+        for runtime, precision in runtimes:
+            s = InpaintSettings(device="cpu", precision=precision, runtime=runtime)
+            model, device = prepare_model(load_generator()[0], s)
+            t = _best(lambda: probs.__setitem__((runtime, precision), predict_probability(model, mask, s, device=device)), args.repeats)
+            rows.append((f"network, tiled + blended ({runtime} {precision})", t))
+        auto = InpaintSettings(device="cpu")
+        default = (resolve_runtime(auto.runtime, device), "bf16" if use_bf16(device, auto.precision) else "fp32")
+        prob = probs[default]
         rows.append(("decode (topology)", _best(lambda: decode(mask, prob), args.repeats)))
         rep = decode(mask, prob)
         rows.append(("write repaired PNG", _best(lambda: rio.write_mask(tmp / "out.png", rep), args.repeats)))
         rows.append(("overlay: draw + write PNG", _best(lambda: rio.write_image(tmp / "ov.png", overlay(mask, rep)), args.repeats)))
         rows.append(("manifest: components before and after", _best(lambda: (components(mask), components(rep)), args.repeats)))
-        default = "bf16" if use_bf16(device, "auto") else "fp32"
-        total = sum(t for name, t in rows if "network" not in name or default in name)
+        total = sum(t for name, t in rows if "network" not in name or f"({default[0]} {default[1]})" in name)
         fresh = {}
         for cmd, name in (
             ([sys.executable, "-m", "rootrepair", "inpaint", str(src), "-o", str(tmp / "rep")], "inpaint"),
@@ -78,7 +80,8 @@ def main() -> None:
             subprocess.run(cmd, check=True, capture_output=True)
             fresh[name] = time.perf_counter() - t
     lines = [f"Image: 2500 x 1000 ({mp:.1f} MP), {100 * mask.mean():.1f}% foreground, occlusion gaps; CPU, "
-             f"{torch.get_num_threads()} threads; default precision here: {default}.", "",
+             f"{torch.get_num_threads()} threads; default runtime and precision here: {default[0]} {default[1]}"
+             f"{'' if openvino_available() else ' (OpenVINO not installed)'}.", "",
              "| stage | seconds (best of %d) |" % args.repeats, "|---|---|"]
     lines += [f"| {name} | {t:.3f} |" for name, t in rows]
     lines += [f"| **whole repair, default settings** | **{total:.3f}** ({mp / total:.2f} MP/s) |", "",

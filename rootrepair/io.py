@@ -302,6 +302,9 @@ def output_suffix(path: Path) -> str:
     return ".png" if path.suffix.lower() in (".jpg", ".jpeg") else path.suffix
 
 
+_PIL_FORMATS = {".png": "PNG", ".bmp": "BMP", ".jpg": "JPEG", ".jpeg": "JPEG"}
+
+
 def write_image(path: str | os.PathLike, pixels: np.ndarray) -> Path:
     """Write pixels (grey or RGB) atomically; the format follows the suffix."""
     path = Path(path)
@@ -311,10 +314,10 @@ def write_image(path: str | os.PathLike, pixels: np.ndarray) -> Path:
             import tifffile
 
             tifffile.imwrite(tmp, pixels, compression="zlib")
-        else:
-            import imageio.v3 as iio
+        else:  # PIL directly: imageio's first write spent ~60 ms finding its plugins
+            from PIL import Image
 
-            iio.imwrite(tmp, pixels, extension=path.suffix.lower())
+            Image.fromarray(pixels).save(tmp, format=_PIL_FORMATS.get(path.suffix.lower(), "PNG"))
 
     return atomic_write(path, _write)
 

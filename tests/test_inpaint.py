@@ -226,9 +226,51 @@ def test_bf16_on_cpu_gives_the_same_repair_within_tolerance():
 
     full = generate_root_system(get_preset("chickpea", height=600, width=400), 1).mask
     mask, _ = make_gaps(full, "occlusion", np.random.default_rng(1))
-    model, device = prepare_model(load_generator()[0], InpaintSettings(device="cpu"))
+    model, device = prepare_model(load_generator()[0], InpaintSettings(device="cpu", runtime="torch"))
     fp32 = predict_probability(model, mask, InpaintSettings(device="cpu", precision="fp32"), device=device)
     bf16 = predict_probability(model, mask, InpaintSettings(device="cpu", precision="bf16"), device=device)
     assert np.abs(bf16 - fp32).max() < 0.05
     a, b = decode(mask, fp32), decode(mask, bf16)
     assert (a != b).sum() <= 0.002 * a.sum()  # documented tolerance: 0.2% of the repaired mask's pixels
+
+
+def test_runtime_choice_and_its_errors(monkeypatch):
+    from rootrepair.models import openvino_runtime as ovr
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert ovr.resolve_runtime("torch", cpu) == "torch"
+    assert ovr.resolve_runtime("auto", cuda) == "torch"  # OpenVINO is a CPU runtime here
+    with pytest.raises(RootRepairError, match="CPU"):
+        ovr.resolve_runtime("openvino", cuda)
+    with pytest.raises(RootRepairError, match="--runtime"):
+        InpaintSettings(runtime="onnx")
+    monkeypatch.setattr(ovr, "openvino_available", lambda: False)
+    assert ovr.resolve_runtime("auto", cpu) == "torch"
+    with pytest.raises(RootRepairError, match="pip install"):
+        ovr.resolve_runtime("openvino", cpu)
+    monkeypatch.setattr(ovr, "openvino_available", lambda: True)
+    assert ovr.resolve_runtime("auto", cpu) == "openvino"
+
+
+def test_openvino_gives_the_same_repair_within_tolerance(tmp_path):
+    """The optional OpenVINO runtime against torch fp32: the same probabilities (fp32), nearly the same mask (bf16)."""
+    pytest.importorskip("openvino")
+    from rootrepair.decode import decode
+    from rootrepair.gaps import make_gaps
+    from rootrepair.inpaint import prepare_model
+    from rootrepair.models.checkpoint import load_generator
+    from rootrepair.models.openvino_runtime import OpenVinoGenerator
+    from rootrepair.synth import generate_root_system, get_preset
+
+    full = generate_root_system(get_preset("chickpea", height=600, width=400), 1).mask
+    mask, _ = make_gaps(full, "occlusion", np.random.default_rng(1))
+    model, device = prepare_model(load_generator()[0], InpaintSettings(device="cpu", runtime="torch"))
+    ref = predict_probability(model, mask, InpaintSettings(device="cpu", precision="fp32"), device=device)
+    ov32 = OpenVinoGenerator(load_generator()[0], bf16=False, cache=tmp_path)
+    assert len(list(tmp_path.glob("generator-*.xml"))) == 1  # converted once, cached
+    assert np.abs(predict_probability(ov32, mask, InpaintSettings(device="cpu")) - ref).max() < 1e-3
+    ov16 = OpenVinoGenerator(load_generator()[0], bf16=True, cache=tmp_path)  # read from the cache
+    fast = predict_probability(ov16, mask, InpaintSettings(device="cpu"))
+    assert np.abs(fast - ref).max() < 0.05
+    a, b = decode(mask, ref), decode(mask, fast)
+    assert (a != b).sum() <= 0.002 * a.sum()  # the same tolerance as torch's bf16
