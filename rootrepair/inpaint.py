@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -358,6 +359,7 @@ def repair_folder(
     shard: tuple[int, int] | None = None,
     on_start: Callable[[int], None] | None = None,
     on_image: Callable[[dict], None] | None = None,
+    pipeline: bool = True,
 ) -> FolderResult:
     """Repair every mask under ``input_path`` into ``output`` (default ``<INPUT>-repaired``).
 
@@ -399,11 +401,45 @@ def repair_folder(
     mname = _manifest_name(shard)
     with FolderLock(out_dir / f".{Path(mname).stem}.lock"):
         return _repair_all(chosen, names, out_dir, mname, in_root, model, card, device, settings, overlays, force,
-                           shard, skipped_files, on_start, on_image)
+                           shard, skipped_files, on_start, on_image, pipeline)
+
+
+def _finish(mask, info, prob, sha, path, rel, out_rel, names, out_dir, card, settings, settings_key, overlays) -> tuple[dict, float]:
+    """Decode one file's probability, write its repaired mask and overlay; its manifest fields and seconds."""
+    t0 = time.perf_counter()
+    repaired = decode(mask, prob, settings.decode, mode=settings.mode)
+    try:
+        rio.write_mask(out_dir / out_rel, repaired, info)
+        if overlays:
+            rio.write_image(out_dir / rio.OVERLAY_DIR / Path(names[rel] + ".png"), overlay(mask, repaired))
+    except OSError as exc:
+        raise RootRepairError(f"{out_dir / out_rel}: cannot be written ({exc.strerror or exc})") from None
+    notes = []
+    if out_rel.suffix != path.suffix:
+        notes.append("JPEG input written as PNG (lossless)")
+    if Path(names[rel]).name != Path(rel).stem:
+        notes.append(f"another input has the same name; written as {out_rel.name}")
+    fields = dict(
+        status="ok",
+        input_sha256=sha,
+        model=card["id"],
+        model_sha256=card.get("sha256"),
+        settings=settings_key,
+        foreground=info.foreground,
+        height=info.shape[0],
+        width=info.shape[1],
+        pixels_added=int((repaired & ~mask).sum()),
+        pixels_removed=int((mask & ~repaired).sum()),
+        components_before=components(mask),
+        components_after=components(repaired),
+        seconds=0.0,  # set by the caller: the network's time and this
+        note="; ".join(notes),
+    )
+    return fields, time.perf_counter() - t0
 
 
 def _repair_all(chosen, names, out_dir, mname, in_root, model, card, device, settings, overlays, force, shard,
-                skipped_files, on_start, on_image) -> FolderResult:
+                skipped_files, on_start, on_image, pipeline: bool = True) -> FolderResult:
     previous = {} if force else read_manifest_entries(out_dir)
     record = settings.record()
     header = {
@@ -423,65 +459,70 @@ def _repair_all(chosen, names, out_dir, mname, in_root, model, card, device, set
     result = FolderResult([], [], [], out_dir / mname, [str(p) for p in skipped_files])
     if on_start:
         on_start(len(chosen))
-    for path, rel in chosen:
-        out_rel = Path(names[rel] + rio.output_suffix(path))
-        entry = {"input_rel": rel, "input": str(Path(path).absolute()), "output": out_rel.as_posix()}
-        t0 = time.perf_counter()
+    pending: list = []  # the file whose decoding and writing runs while the next one is in the network
+
+    def collect() -> None:
+        if not pending:
+            return
+        entry, future, net_seconds = pending.pop()
         try:
-            try:
-                sha = rio.sha256_file(path)
-            except OSError as exc:
-                raise RootRepairError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-            prev = previous.get(rel)
-            if (
-                prev
-                and prev.get("input_sha256") == sha
-                and prev.get("model_sha256") == card.get("sha256")
-                and prev.get("settings") == settings_key
-                and (out_dir / out_rel).is_file()
-            ):
-                result.skipped.append(prev)
-                own[rel] = prev
-                if on_image:
-                    on_image(dict(prev, status="skipped"))
-                continue
-            mask, info = rio.read_mask(path, foreground=settings.foreground, max_pixels=settings.max_pixels)
-            repaired = repair_mask(model, mask, settings, device=device)
-            try:
-                rio.write_mask(out_dir / out_rel, repaired, info)
-                if overlays:
-                    rio.write_image(out_dir / rio.OVERLAY_DIR / Path(names[rel] + ".png"), overlay(mask, repaired))
-            except OSError as exc:
-                raise RootRepairError(f"{out_dir / out_rel}: cannot be written ({exc.strerror or exc})") from None
-            notes = []
-            if out_rel.suffix != path.suffix:
-                notes.append("JPEG input written as PNG (lossless)")
-            if Path(names[rel]).name != Path(rel).stem:
-                notes.append(f"another input has the same name; written as {out_rel.name}")
-            entry.update(
-                status="ok",
-                input_sha256=sha,
-                model=card["id"],
-                model_sha256=card.get("sha256"),
-                settings=settings_key,
-                foreground=info.foreground,
-                height=info.shape[0],
-                width=info.shape[1],
-                pixels_added=int((repaired & ~mask).sum()),
-                pixels_removed=int((mask & ~repaired).sum()),
-                components_before=components(mask),
-                components_after=components(repaired),
-                seconds=round(time.perf_counter() - t0, 3),
-                note="; ".join(notes),
-            )
+            finished, finish_seconds = future.result()
+            entry.update(finished)
+            entry["seconds"] = round(net_seconds + finish_seconds, 3)
             result.done.append(entry)
-            own[rel] = entry
+            own[entry["input_rel"]] = entry
         except RootRepairError as exc:
             entry.update(status="failed", error=str(exc))
             result.failed.append(entry)
         if on_image:
             on_image(entry)
         write_manifest(out_dir, mname, header, list(own.values()) + result.failed)
+
+    # one worker thread: decoding (mostly Python) and writing overlap the next file's
+    # network pass (torch and OpenVINO release the GIL); outputs are those of a serial run
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rootrepair-finish") as pool:
+        try:
+            for path, rel in chosen:
+                out_rel = Path(names[rel] + rio.output_suffix(path))
+                entry = {"input_rel": rel, "input": str(Path(path).absolute()), "output": out_rel.as_posix()}
+                t0 = time.perf_counter()
+                try:
+                    try:
+                        sha = rio.sha256_file(path)
+                    except OSError as exc:
+                        raise RootRepairError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+                    prev = previous.get(rel)
+                    if (
+                        prev
+                        and prev.get("input_sha256") == sha
+                        and prev.get("model_sha256") == card.get("sha256")
+                        and prev.get("settings") == settings_key
+                        and (out_dir / out_rel).is_file()
+                    ):
+                        collect()
+                        result.skipped.append(prev)
+                        own[rel] = prev
+                        if on_image:
+                            on_image(dict(prev, status="skipped"))
+                        continue
+                    mask, info = rio.read_mask(path, foreground=settings.foreground, max_pixels=settings.max_pixels)
+                    prob = predict_probability(model, mask, settings, device=device)
+                except RootRepairError as exc:
+                    collect()
+                    entry.update(status="failed", error=str(exc))
+                    result.failed.append(entry)
+                    if on_image:
+                        on_image(entry)
+                    write_manifest(out_dir, mname, header, list(own.values()) + result.failed)
+                    continue
+                net_seconds = time.perf_counter() - t0
+                collect()  # the previous file, finished while this one was in the network
+                future = pool.submit(_finish, mask, info, prob, sha, path, rel, out_rel, names, out_dir, card, settings, settings_key, overlays)
+                pending.append((entry, future, net_seconds))
+                if not pipeline:
+                    collect()
+        finally:
+            collect()  # even when interrupted: the file being written is finished and recorded
     if shard is None:
         # fold in the manifests of earlier shard runs so one manifest lists everything
         merged = {**read_manifest_entries(out_dir), **own}

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -274,3 +275,27 @@ def test_openvino_gives_the_same_repair_within_tolerance(tmp_path):
     assert np.abs(fast - ref).max() < 0.05
     a, b = decode(mask, ref), decode(mask, fast)
     assert (a != b).sum() <= 0.002 * a.sum()  # the same tolerance as torch's bf16
+
+
+def test_pipelined_folder_is_byte_identical_to_a_serial_run(tmp_path):
+    """Decoding and writing one file while the next is in the network changes no output."""
+    from rootrepair.io import read_mask
+
+    src, _ = read_mask(Path(__file__).resolve().parents[1] / "examples" / "season" / "plant_01.png")
+    season = tmp_path / "season"
+    season.mkdir()
+    for i in range(4):
+        Image.fromarray((src[150 + 90 * i : 406 + 90 * i, 200:456] * 255).astype(np.uint8)).save(season / f"p{i}.png")
+    (season / "p1b.png").write_bytes(b"not a png")  # a bad file in the middle: recorded in its place
+    runs = {}
+    for pipeline in (True, False):
+        out = tmp_path / f"out-{pipeline}"
+        res = repair_folder(season, out, settings=InpaintSettings(device="cpu"), pipeline=pipeline)
+        assert len(res.done) == 4 and len(res.failed) == 1
+        files = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*.png"))}
+        entries = json.loads((out / "manifest.json").read_text())["files"]
+        runs[pipeline] = files, [{k: v for k, v in e.items() if k not in ("seconds", "input")} for e in entries]
+    assert len(runs[True][0]) == 8  # 4 masks + 4 overlays
+    assert runs[True][0] == runs[False][0]
+    assert runs[True][1] == runs[False][1]
+    assert [e["input_rel"] for e in runs[True][1]] == ["p0.png", "p1.png", "p2.png", "p3.png", "p1b.png"]  # failures last
