@@ -184,3 +184,16 @@ def test_solidity_never_exceeds_one():
     assert measure_traits(block)["solidity"] == pytest.approx(1.0)
     for m in (_oblique_root(3, 30), _oblique_root(7, 60)):
         assert measure_traits(m)["solidity"] <= 1.0
+
+
+def test_inscribed_diameter_by_hand():
+    from rootrepair.traits.measure import _inscribed_diameter
+
+    m = np.zeros((20, 30), bool)
+    m[5:10, 2:28] = True  # a 5-px band: its middle row is 3 px from the background
+    m[15, 2:28] = True  # a 1-px line
+    at = _inscribed_diameter(m)
+    assert at(np.array([[7, 15], [5, 15], [15, 10]])).tolist() == [5.0, 1.0, 1.0]
+    assert at(np.array([[6, 2]])).tolist() == [1.0]  # the band's corner column touches the background on its left
+    full = np.ones((5, 5), bool)  # no background in the array: its edge bounds the root, 3 px from the middle
+    assert _inscribed_diameter(full)(np.array([[2, 2], [0, 0]])).tolist() == [5.0, 1.0]

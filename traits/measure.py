@@ -142,7 +142,34 @@ def _linked(skeleton: np.ndarray) -> np.ndarray:
     return skeleton & (nb > 1)
 
 
-def _prune_spurs(skeleton: np.ndarray, diameter_img: np.ndarray, settings: TraitSettings):
+def _inscribed_diameter(mask: np.ndarray):
+    """A function of (K, 2) pixel coordinates: 2 * their distance to the background - 1, at least 0.
+
+    The distance transform's value (to the nearest background pixel of the array), asked
+    only where it is needed: the nearest background pixel of a foreground pixel always
+    touches the foreground (one step from it toward the pixel would be nearer), so a k-d
+    tree over that outline gives the same distances as ``distance_transform_edt`` over
+    the whole box at a tenth of the cost.
+    """
+    from scipy.spatial import cKDTree
+
+    outline = np.argwhere(ndi.binary_dilation(mask, structure=EIGHT) & ~mask)
+    tree = cKDTree(outline) if len(outline) else None
+
+    def at(points: np.ndarray) -> np.ndarray:
+        points = np.asarray(points).reshape(-1, 2)
+        if not len(points):
+            return np.zeros(0)
+        if tree is None:  # no background in the box at all: the image's edge bounds the root
+            edt = ndi.distance_transform_edt(np.pad(mask, 1))
+            return np.maximum(2.0 * edt[points[:, 0] + 1, points[:, 1] + 1] - 1.0, 0.0)
+        d, _ = tree.query(points)
+        return np.maximum(2.0 * d - 1.0, 0.0)
+
+    return at
+
+
+def _prune_spurs(skeleton: np.ndarray, diameter_at, settings: TraitSettings):
     """The pruned skeleton, and its pixel graph when the last round pruned nothing (else None)."""
     skeleton = skeleton.copy()
     for _ in range(3):
@@ -158,7 +185,7 @@ def _prune_spurs(skeleton: np.ndarray, diameter_img: np.ndarray, settings: Trait
         src, dst = table["src"], table["dst"]
         junction = np.where(skel.degrees[src] > 1, src, dst)
         jr, jc = skel.coordinates[junction].astype(int).T
-        limit = np.maximum(settings.min_spur_px, settings.spur_factor * diameter_img[jr, jc])
+        limit = np.maximum(settings.min_spur_px, settings.spur_factor * diameter_at(np.stack([jr, jc], axis=1)))
         short = spur & (table["length"] < limit)
         if not short.any():
             return skeleton, skel
@@ -260,10 +287,9 @@ def analyse_skeleton(mask: np.ndarray, settings: TraitSettings = TraitSettings()
         r0 = c0 = 0
         mask = mask[:1, :1]
     mask, labels, n = _remove_specks(mask, settings.min_component_px)
-    edt = ndi.distance_transform_edt(mask)
-    diameter_img = np.maximum(2.0 * edt - 1.0, 0.0)
+    diameter_at = _inscribed_diameter(mask)
     skeleton = skeletonize(mask)
-    skeleton, skel = _prune_spurs(skeleton, diameter_img, settings)
+    skeleton, skel = _prune_spurs(skeleton, diameter_at, settings)
     empty2 = np.empty((0, 2), dtype=int)
     linked = _linked(skeleton)
     if linked.sum() >= 2:
@@ -297,7 +323,7 @@ def analyse_skeleton(mask: np.ndarray, settings: TraitSettings = TraitSettings()
     if pixel_length.sum() > 0:
         diameter = _diameters(mask, coords, pixel_length, skel.degrees == 1)
     else:
-        diameter = diameter_img[coords[:, 0], coords[:, 1]]
+        diameter = diameter_at(coords)
     offset = np.array([r0, c0])
 
     def _full(a: np.ndarray) -> np.ndarray:
