@@ -159,7 +159,14 @@ def _inscribed_diameter(mask: np.ndarray):
     """
     from scipy.spatial import cKDTree
 
-    outline = np.argwhere(ndi.binary_dilation(mask, structure=EIGHT) & ~mask)
+    # background pixels 8-adjacent to the foreground, from the foreground's own pixels
+    fg = np.argwhere(mask)
+    steps = np.array([(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc])
+    near = (fg[:, None, :] + steps[None]).reshape(-1, 2)
+    near = near[(near[:, 0] >= 0) & (near[:, 0] < mask.shape[0]) & (near[:, 1] >= 0) & (near[:, 1] < mask.shape[1])]
+    near = near[~mask[near[:, 0], near[:, 1]]]
+    flat = np.unique(near[:, 0] * mask.shape[1] + near[:, 1])
+    outline = np.stack([flat // mask.shape[1], flat % mask.shape[1]], axis=1)
     tree = cKDTree(outline) if len(outline) else None
 
     def at(points: np.ndarray) -> np.ndarray:
