@@ -70,7 +70,7 @@ class OpenVinoGenerator:
     (B, H, W) float32 foreground probability, as the torch generator's softmax would.
     """
 
-    def __init__(self, model: torch.nn.Module, *, bf16: bool, cache: Path | None = None):
+    def __init__(self, model: torch.nn.Module, *, bf16: bool, threads: int = 0, cache: Path | None = None):
         import openvino as ov
 
         core = ov.Core()
@@ -86,7 +86,10 @@ class OpenVinoGenerator:
                 converted = ov.convert_model(model, example_input=torch.zeros(1, 1, 256, 256))
             xml = self._save(ov, converted, cache, name)
         self.precision = "bf16" if bf16 else "f32"
-        self.compiled = core.compile_model(core.read_model(str(xml)), "CPU", {"INFERENCE_PRECISION_HINT": self.precision})
+        config = {"INFERENCE_PRECISION_HINT": self.precision}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = int(threads)
+        self.compiled = core.compile_model(core.read_model(str(xml)), "CPU", config)
 
     @staticmethod
     def _save(ov, converted, cache: Path, name: str) -> Path:
