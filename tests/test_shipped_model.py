@@ -14,7 +14,9 @@ def test_default_model_is_shipped_with_a_card():
     ids = [m["id"] for m in shipped_models()]
     assert DEFAULT_MODEL in ids
     model, card = load_generator()  # verifies the sha256 of the weights
-    assert card["variant"] == "gan-gl" and card["arch"] == "unet"
+    from rootrepair.train import VARIANTS
+
+    assert card["variant"] in VARIANTS and card["arch"] == "unet" and card["base"] == 16
     assert (Path(card["path"]).with_suffix(".md")).is_file()
 
 
