@@ -61,13 +61,15 @@ def main() -> None:
     from rootrepair.evaluate import EvalConfig, evaluate
     from rootrepair.train import export_generator
 
+    from rootrepair.models.checkpoint import DEFAULT_MODEL
+
     ap = argparse.ArgumentParser()
     ap.add_argument("runs", nargs="+", type=Path)
     ap.add_argument("-n", type=int, default=8)
     ap.add_argument("--out", default="ablation.md")
     ap.add_argument("--real", type=Path, help="folder of real complete masks: two more settings (occlusion, mix)")
     ap.add_argument("--real-n", type=int, default=31)
-    ap.add_argument("--shipped", default="rootrepair-gan-gl-compact", help="shipped model evaluated beside the runs ('' for none)")
+    ap.add_argument("--shipped", default=DEFAULT_MODEL, help="shipped model evaluated beside the runs (default: the default model; '' for none)")
     args = ap.parse_args()
 
     names, methods = [], ["link"]

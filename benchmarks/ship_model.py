@@ -54,6 +54,8 @@ def bar_check(per_sample: pd.DataFrame, model: str, previous: str) -> list[str]:
 
 
 def main() -> None:
+    from rootrepair.models.checkpoint import DEFAULT_MODEL
+
     ap = argparse.ArgumentParser()
     ap.add_argument("run", type=Path)
     ap.add_argument("--name", required=True)
@@ -61,7 +63,7 @@ def main() -> None:
     ap.add_argument("--ablation", type=Path, help="bench_ablation.py output of the equal-budget ablation")
     ap.add_argument("--notes", type=Path, help="markdown: what helped and why (written by the people who trained it)")
     ap.add_argument("--history", default="", help="how the run started (e.g. from which weights)")
-    ap.add_argument("--previous", default="rootrepair-gan-gl-compact", help="the model this one replaces")
+    ap.add_argument("--previous", default=DEFAULT_MODEL, help="the model this one replaces (default: the current default model)")
     ap.add_argument("--device-note", default="CPU, 2 cores (this project's development machine)")
     args = ap.parse_args()
     for key in ("evaluation", "ablation", "notes"):
