@@ -337,11 +337,12 @@ def models_cli() -> None:
         from rootrepair.models.checkpoint import DEFAULT_MODEL, SHIPPED_DIR, shipped_models
 
         table = Table(title=f"shipped models ({SHIPPED_DIR})")
-        for c in ("name", "variant", "arch", "width", "steps", "device", "default"):
-            table.add_column(c)
+        # what --model takes, and what tells the models apart; the rest is in the cards
+        for c in ("name", "variant", "width", "steps", "default"):
+            table.add_column(c, no_wrap=True)
         for m in shipped_models():
-            table.add_row(m["id"], m.get("variant", "?"), m.get("arch", "?"), str(m.get("base", "?")),
-                          str(m.get("steps_done", "?")), str(m.get("device", "?")), "yes" if m["id"] == DEFAULT_MODEL else "")
+            table.add_row(m["id"], m.get("variant", "?"), str(m.get("base", "?")), str(m.get("steps_done", "?")),
+                          "yes" if m["id"] == DEFAULT_MODEL else "")
         out.print(table)
         for card in sorted(SHIPPED_DIR.glob("*.md")):
             console.print(f"model card: {card}", highlight=False)

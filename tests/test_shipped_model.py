@@ -27,3 +27,16 @@ def test_default_model_joins_pieces_of_an_example_root():
     repaired = repair_mask(model, crop, InpaintSettings(threads=1))
     assert (repaired >= crop).all()  # add mode keeps every input pixel
     assert components(repaired) < components(crop)
+
+
+def test_models_command_names_every_model_whole_and_marks_the_default():
+    from typer.testing import CliRunner
+
+    from rootrepair.cli import app
+
+    r = CliRunner().invoke(app, ["models"], terminal_width=80)
+    assert r.exit_code == 0, r.output
+    rows = [line for line in r.output.splitlines() if "rootrepair-" in line and "│" in line]
+    ids = sorted(m["id"] for m in shipped_models())
+    assert sorted(line.split("│")[1].strip() for line in rows) == ids  # whole names, one row each
+    assert [line.split("│")[1].strip() for line in rows if "yes" in line] == [DEFAULT_MODEL]
