@@ -20,17 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from _common import write
-
-
-def _best(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+from _common import best_time, held_out_mask, write
 
 
 def _tiles(mask, tile=256, overlap=64):
@@ -51,17 +41,15 @@ def main() -> None:
     ap.add_argument("--skip-compile", action="store_true", help="leave out torch.compile (its first call compiles for minutes)")
     args = ap.parse_args()
     from rootrepair.decode import decode
-    from rootrepair.gaps import make_gaps
     from rootrepair.inpaint import InpaintSettings, predict_probability, prepare_model
     from rootrepair.models.checkpoint import load_generator
     from rootrepair.models.networks import foreground_probability
-    from rootrepair.synth import generate_root_system, get_preset
+    from rootrepair.models.openvino_runtime import foreground_from_logits
 
-    full = generate_root_system(get_preset("chickpea"), 8_000_000).mask
-    mask, _ = make_gaps(full, "occlusion", np.random.default_rng(0))
+    mask = held_out_mask()
     mp = mask.size / 1e6
     a = torch.randn(2048, 2048)
-    matmul = _best(lambda: a @ a, args.repeats)
+    matmul = best_time(lambda: a @ a, args.repeats)
     model, _ = load_generator()
     model, device = prepare_model(model, InpaintSettings(device="cpu"))
     tiles = _tiles(mask)
@@ -74,7 +62,7 @@ def main() -> None:
             for b in batches:
                 x = torch.from_numpy(b).contiguous(memory_format=torch.channels_last)
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                    out.append(foreground_probability(model(x)).float().numpy())
+                    out.append(foreground_probability(model(x))[:, 0].float().numpy())
             return np.concatenate(out)
         return run
 
@@ -86,7 +74,7 @@ def main() -> None:
 
             @torch.inference_mode()
             def run_compiled():
-                return np.concatenate([foreground_probability(compiled(torch.from_numpy(b).contiguous(memory_format=torch.channels_last))).float().numpy() for b in batches])
+                return np.concatenate([foreground_probability(compiled(torch.from_numpy(b).contiguous(memory_format=torch.channels_last)))[:, 0].float().numpy() for b in batches])
 
             t = time.perf_counter()
             run_compiled()
@@ -110,7 +98,7 @@ def main() -> None:
 
                 sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
                 runners[f"ONNX Runtime {ort.__version__} fp32"] = lambda: np.concatenate(
-                    [_softmax_fg(sess.run(None, {"x": b})[0]) for b in batches])
+                    [foreground_from_logits(sess.run(None, {"x": b})[0]) for b in batches])
             except ImportError:
                 notes.append("ONNX Runtime not installed (pip install onnxruntime)")
             try:
@@ -121,12 +109,12 @@ def main() -> None:
                 for hint in ("f32", "bf16"):
                     cm = core.compile_model(ov_model, "CPU", {"INFERENCE_PRECISION_HINT": hint})
                     runners[f"OpenVINO {ov.__version__.split('-')[0]} {hint}"] = (
-                        lambda cm=cm: np.concatenate([_softmax_fg(cm(b)[0]) for b in batches]))
+                        lambda cm=cm: np.concatenate([foreground_from_logits(cm(b)[0]) for b in batches]))
             except ImportError:
                 notes.append("OpenVINO not installed (pip install openvino)")
         probs, rows = {}, []
         for name, fn in runners.items():
-            t = _best(lambda: probs.__setitem__(name, fn()), args.repeats)
+            t = best_time(lambda: probs.__setitem__(name, fn()), args.repeats)
             rows.append((name, t))
     ref = probs["eager PyTorch fp32"]
     px = tiles.size / 1e6
@@ -153,17 +141,11 @@ def main() -> None:
     for tile, overlap in ((256, 64), (256, 32), (384, 64), (512, 64), (512, 32)):
         s = InpaintSettings(device="cpu", tile=tile, overlap=overlap)
         holder = {}
-        t = _best(lambda: holder.__setitem__("p", predict_probability(model, mask, s, device=device)), args.repeats)
+        t = best_time(lambda: holder.__setitem__("p", predict_probability(model, mask, s, device=device)), args.repeats)
         diff = int((decode(mask, holder["p"]) ^ rep0).sum())
         lines.append(f"| {tile} | {overlap} | {t:.3f} | {diff} of {int(rep0.sum() - mask.sum())} added |")
     write("backends_cpu.md", "The network on a CPU: runtimes, precision, tiles",
           "python benchmarks/bench_backends.py", "\n".join(lines))
-
-
-def _softmax_fg(logits: np.ndarray) -> np.ndarray:
-    """Foreground probability from 2-class logits (N, 2, H, W), as the model's own head."""
-    z = logits[:, 1:2] - logits[:, 0:1]
-    return 1.0 / (1.0 + np.exp(-z))
 
 
 if __name__ == "__main__":

@@ -18,17 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from _common import write
-
-
-def _best(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+from _common import best_time, held_out_mask, write
 
 
 def main() -> None:
@@ -37,39 +27,36 @@ def main() -> None:
     args = ap.parse_args()
     from rootrepair import io as rio
     from rootrepair.decode import decode
-    from rootrepair.gaps import make_gaps
     from rootrepair.inpaint import InpaintSettings, overlay, predict_probability, prepare_model, repair_folder, use_bf16
     from rootrepair.metrics import components
     from rootrepair.models.checkpoint import load_generator
     from rootrepair.models.openvino_runtime import openvino_available, resolve_runtime
-    from rootrepair.synth import generate_root_system, get_preset
 
-    full = generate_root_system(get_preset("chickpea"), 8_000_000).mask
-    mask, _ = make_gaps(full, "occlusion", np.random.default_rng(0))
+    mask = held_out_mask()
     mp = mask.size / 1e6
     a = torch.randn(2048, 2048)
-    matmul = _best(lambda: a @ a, args.repeats)
+    matmul = best_time(lambda: a @ a, args.repeats)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         src = tmp / "season" / "plant.png"
         rio.write_mask(src, mask)
-        rows.append(("read PNG", _best(lambda: rio.read_mask(src), args.repeats)))
+        rows.append(("read PNG", best_time(lambda: rio.read_mask(src), args.repeats)))
         probs = {}
         runtimes = [("torch", "fp32"), ("torch", "bf16")] + ([("openvino", "fp32"), ("openvino", "bf16")] if openvino_available() else [])
         for runtime, precision in runtimes:
             s = InpaintSettings(device="cpu", precision=precision, runtime=runtime)
             model, device = prepare_model(load_generator()[0], s)
-            t = _best(lambda: probs.__setitem__((runtime, precision), predict_probability(model, mask, s, device=device)), args.repeats)
+            t = best_time(lambda: probs.__setitem__((runtime, precision), predict_probability(model, mask, s, device=device)), args.repeats)
             rows.append((f"network, tiled + blended ({runtime} {precision})", t))
         auto = InpaintSettings(device="cpu")
         default = (resolve_runtime(auto.runtime, device), "bf16" if use_bf16(device, auto.precision) else "fp32")
         prob = probs[default]
-        rows.append(("decode (topology)", _best(lambda: decode(mask, prob), args.repeats)))
+        rows.append(("decode (topology)", best_time(lambda: decode(mask, prob), args.repeats)))
         rep = decode(mask, prob)
-        rows.append(("write repaired PNG", _best(lambda: rio.write_mask(tmp / "out.png", rep), args.repeats)))
-        rows.append(("overlay: draw + write PNG", _best(lambda: rio.write_image(tmp / "ov.png", overlay(mask, rep)), args.repeats)))
-        rows.append(("manifest: components before and after", _best(lambda: (components(mask), components(rep)), args.repeats)))
+        rows.append(("write repaired PNG", best_time(lambda: rio.write_mask(tmp / "out.png", rep), args.repeats)))
+        rows.append(("overlay: draw + write PNG", best_time(lambda: rio.write_image(tmp / "ov.png", overlay(mask, rep)), args.repeats)))
+        rows.append(("manifest: components before and after", best_time(lambda: (components(mask), components(rep)), args.repeats)))
         total = sum(t for name, t in rows if "network" not in name or f"({default[0]} {default[1]})" in name)
         # a folder: decoding and writing one mask while the next is in the network
         season = tmp / "folder"

@@ -75,12 +75,10 @@ class OpenVinoGenerator:
 
         core = ov.Core()
         model = model.float().eval().to(memory_format=torch.contiguous_format)
-        xml = None
         cache = cache_dir() if cache is None else Path(cache)
         name = f"generator-{weights_digest(model)}"
-        if (cache / f"{name}.xml").exists() and (cache / f"{name}.bin").exists():
-            xml = cache / f"{name}.xml"
-        if xml is None:
+        xml = cache / f"{name}.xml"
+        if not (xml.exists() and xml.with_suffix(".bin").exists()):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the tracer's notes on the odd-size padding branch, never taken
                 converted = ov.convert_model(model, example_input=torch.zeros(1, 1, 256, 256))
@@ -111,6 +109,12 @@ class OpenVinoGenerator:
 
     def __call__(self, tiles: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(tiles, dtype=np.float32)[:, None]
-        logits = self.compiled(x)[0]
-        # softmax over two classes is the logistic of their difference
-        return (1.0 / (1.0 + np.exp(logits[:, 0] - logits[:, 1]))).astype(np.float32)
+        return foreground_from_logits(self.compiled(x)[0])
+
+
+def foreground_from_logits(logits: np.ndarray) -> np.ndarray:
+    """(B, H, W) float32 foreground probability from (B, 2, H, W) logits of a runtime other than torch.
+
+    The softmax over two classes is the logistic of their difference (``networks.foreground_probability``).
+    """
+    return (1.0 / (1.0 + np.exp(logits[:, 0] - logits[:, 1]))).astype(np.float32)

@@ -461,22 +461,30 @@ def _repair_all(chosen, names, out_dir, mname, in_root, model, card, device, set
         on_start(len(chosen))
     pending: list = []  # the file whose decoding and writing runs while the next one is in the network
 
+    def record(entry: dict, error: RootRepairError | None = None) -> None:
+        """One file done or failed: into the result, the progress callback and the manifest."""
+        if error is None:
+            result.done.append(entry)
+            own[entry["input_rel"]] = entry
+        else:
+            entry.update(status="failed", error=str(error))
+            result.failed.append(entry)
+        if on_image:
+            on_image(entry)
+        write_manifest(out_dir, mname, header, list(own.values()) + result.failed)
+
     def collect() -> None:
         if not pending:
             return
         entry, future, net_seconds = pending.pop()
         try:
             finished, finish_seconds = future.result()
-            entry.update(finished)
-            entry["seconds"] = round(net_seconds + finish_seconds, 3)
-            result.done.append(entry)
-            own[entry["input_rel"]] = entry
         except RootRepairError as exc:
-            entry.update(status="failed", error=str(exc))
-            result.failed.append(entry)
-        if on_image:
-            on_image(entry)
-        write_manifest(out_dir, mname, header, list(own.values()) + result.failed)
+            record(entry, exc)
+            return
+        entry.update(finished)
+        entry["seconds"] = round(net_seconds + finish_seconds, 3)
+        record(entry)
 
     # one worker thread: decoding (mostly Python) and writing overlap the next file's
     # network pass (torch and OpenVINO release the GIL); outputs are those of a serial run
@@ -509,11 +517,7 @@ def _repair_all(chosen, names, out_dir, mname, in_root, model, card, device, set
                     prob = predict_probability(model, mask, settings, device=device)
                 except RootRepairError as exc:
                     collect()
-                    entry.update(status="failed", error=str(exc))
-                    result.failed.append(entry)
-                    if on_image:
-                        on_image(entry)
-                    write_manifest(out_dir, mname, header, list(own.values()) + result.failed)
+                    record(entry, exc)
                     continue
                 net_seconds = time.perf_counter() - t0
                 collect()  # the previous file, finished while this one was in the network
