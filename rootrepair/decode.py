@@ -42,11 +42,11 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from rootrepair.errors import RootRepairError
+from rootrepair.pixels import OFFSETS8, neighbour_counts
 
 EIGHT = np.ones((3, 3), bool)
 DECODERS = ("topology", "threshold")
 FRAGMENT_REACH_PX = 4.0  # an end is joined to a fragment straight ahead across at most this gap
-_OFFSETS = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,7 +131,7 @@ def _neighbour_pairs(region: np.ndarray, labels: np.ndarray) -> np.ndarray:
     ids = region[rr, cc]
     h, w = labels.shape
     pairs = []
-    for dr, dc in _OFFSETS:
+    for dr, dc in OFFSETS8:
         r2, c2 = rr + dr, cc + dc
         ok = (r2 >= 0) & (r2 < h) & (c2 >= 0) & (c2 < w)
         lab = labels[r2[ok], c2[ok]]
@@ -259,7 +259,7 @@ def _ends_a_root(skel: np.ndarray, edt: np.ndarray, end, min_px: float = 6.0) ->
     prev, cur = None, (int(end[0]), int(end[1]))
     length = 0
     while True:
-        nxt = [(cur[0] + dr, cur[1] + dc) for dr, dc in _OFFSETS
+        nxt = [(cur[0] + dr, cur[1] + dc) for dr, dc in OFFSETS8
                if 0 <= cur[0] + dr < h and 0 <= cur[1] + dc < w and skel[cur[0] + dr, cur[1] + dc] and (cur[0] + dr, cur[1] + dc) != prev]
         if len(nxt) != 1:  # a junction, or the branch's other end
             break
@@ -273,10 +273,8 @@ def _ends_a_root(skel: np.ndarray, edt: np.ndarray, end, min_px: float = 6.0) ->
 def end_points(skeleton: np.ndarray) -> np.ndarray:
     """(K, 2) int: skeleton pixels with exactly one 8-neighbour, in row-major order."""
     skeleton = np.asarray(skeleton, bool)
-    pts = np.argwhere(skeleton)  # only the skeleton's pixels: far fewer than the image's
-    padded = np.pad(skeleton, 1)
-    count = sum(padded[pts[:, 0] + 1 + dr, pts[:, 1] + 1 + dc].astype(np.int8) for dr, dc in _OFFSETS)
-    return pts[count == 1]
+    pts = np.argwhere(skeleton)
+    return pts[neighbour_counts(skeleton, pts) == 1]
 
 
 def end_direction(end: np.ndarray, skeleton: np.ndarray, labels: np.ndarray, reach: int) -> np.ndarray | None:

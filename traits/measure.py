@@ -51,6 +51,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from rootrepair.errors import RootRepairError
+from rootrepair.pixels import OFFSETS8, neighbour_counts
 
 EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -138,12 +139,9 @@ def _pixel_graph(skeleton: np.ndarray):
 
 def _linked(skeleton: np.ndarray) -> np.ndarray:
     """The skeleton less its isolated pixels: a dot has no length, no tip and no branch."""
-    pts = np.argwhere(skeleton)  # only the skeleton's pixels: far fewer than the box's
-    padded = np.pad(skeleton, 1)
-    neighbours = sum(padded[pts[:, 0] + 1 + dr, pts[:, 1] + 1 + dc].astype(np.int8)
-                     for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc)
+    pts = np.argwhere(skeleton)
     out = np.zeros_like(skeleton, dtype=bool)
-    keep = pts[neighbours > 0]
+    keep = pts[neighbour_counts(skeleton, pts) > 0]
     out[keep[:, 0], keep[:, 1]] = True
     return out
 
@@ -161,8 +159,7 @@ def _inscribed_diameter(mask: np.ndarray):
 
     # background pixels 8-adjacent to the foreground, from the foreground's own pixels
     fg = np.argwhere(mask)
-    steps = np.array([(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc])
-    near = (fg[:, None, :] + steps[None]).reshape(-1, 2)
+    near = (fg[:, None, :] + np.array(OFFSETS8)[None]).reshape(-1, 2)
     near = near[(near[:, 0] >= 0) & (near[:, 0] < mask.shape[0]) & (near[:, 1] >= 0) & (near[:, 1] < mask.shape[1])]
     near = near[~mask[near[:, 0], near[:, 1]]]
     flat = np.unique(near[:, 0] * mask.shape[1] + near[:, 1])
