@@ -215,17 +215,31 @@ SMOOTHING_PX = 5
 
 
 def _smoothed_length(skel) -> float:
+    """Total length of the branches, each smoothed by a running mean of SMOOTHING_PX pixels.
+
+    The running mean repeats a branch's first and last pixel beyond its ends and keeps
+    the ends where they are; all branches go through one filter call, each padded by half
+    a window of its own end pixels so that no window reaches into another branch.
+    """
     from scipy.ndimage import uniform_filter1d
 
-    total = 0.0
-    for i in range(skel.n_paths):
-        c = skel.path_coordinates(i).astype(float)
-        if len(c) > 2:
-            s = uniform_filter1d(c, size=SMOOTHING_PX, axis=0, mode="nearest")
-            s[0], s[-1] = c[0], c[-1]
-            c = s
-        total += float(np.linalg.norm(np.diff(c, axis=0), axis=1).sum())
-    return total
+    ptr = skel._ptr[: skel.n_paths + 1]
+    if not skel.n_paths:
+        return 0.0
+    c = skel.coordinates[skel._nodes[ptr[0] : ptr[-1]]].astype(float)
+    first, last = ptr[:-1] - ptr[0], ptr[1:] - ptr[0] - 1
+    n = last - first + 1
+    half = SMOOTHING_PX // 2
+    span = n + 2 * half
+    at = np.repeat(first - half, span) + np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span)
+    lo, hi = np.repeat(first, span), np.repeat(last, span)
+    smooth = uniform_filter1d(c[np.clip(at, lo, hi)], size=SMOOTHING_PX, axis=0)[(at >= lo) & (at <= hi)]
+    short = np.repeat(n <= 2, n)  # a branch of one or two pixels is not smoothed
+    smooth[short] = c[short]
+    smooth[first], smooth[last] = c[first], c[last]
+    step = np.linalg.norm(np.diff(smooth, axis=0), axis=1)
+    step[last[:-1]] = 0.0  # from one branch's last pixel to the next branch's first: no step
+    return float(step.sum())
 
 
 def _convex_hull(mask: np.ndarray) -> tuple[np.ndarray, float]:
@@ -262,14 +276,22 @@ def _diameters(mask: np.ndarray, coords: np.ndarray, pixel_length: np.ndarray, t
     # only about the foreground (a feature transform of the whole box cost 15x more)
     fr, fc = np.nonzero(mask)
     _, nearest = cKDTree(coords).query(np.stack([fr, fc], axis=1))
-    area = np.zeros(mask.shape, np.float64)
-    np.add.at(area, (coords[nearest, 0], coords[nearest, 1]), 1.0)
-    length = np.zeros(mask.shape, np.float64)
-    length[coords[:, 0], coords[:, 1]] = pixel_length
-    area[coords[tip, 0], coords[tip, 1]] = 0.0
-    length[coords[tip, 0], coords[tip, 1]] = 0.0
-    a = ndi.uniform_filter(area, DIAMETER_WINDOW, mode="constant")[coords[:, 0], coords[:, 1]]
-    ln = ndi.uniform_filter(length, DIAMETER_WINDOW, mode="constant")[coords[:, 0], coords[:, 1]]
+    area = np.bincount(nearest, minlength=len(coords)).astype(np.float64)
+    length = np.asarray(pixel_length, np.float64).copy()
+    area[tip] = 0.0
+    length[tip] = 0.0
+    # window sums at the skeleton pixels only (two whole-image filters cost several times
+    # more): one gather per window offset from the skeleton's bounding box
+    k = DIAMETER_WINDOW // 2
+    low = coords.min(axis=0) - k
+    r, c = (coords - low).T
+    grid = np.zeros((*(coords.max(axis=0) - low + k + 1), 2), np.float64)
+    grid[r, c, 0], grid[r, c, 1] = area, length
+    sums = np.zeros((len(coords), 2))
+    for dr in range(-k, k + 1):
+        for dc in range(-k, k + 1):
+            sums += grid[r + dr, c + dc]
+    a, ln = sums[:, 0], sums[:, 1]
     return np.maximum(np.divide(a, ln, out=np.ones_like(a), where=ln > 1e-9), 1.0)
 
 
