@@ -14,10 +14,16 @@ Two decoders:
      probability above ``low``; a connected region of candidates is kept only if it
      holds a seed pixel above ``high`` and touches two or more input components of at
      least ``min_piece_px`` pixels (smaller pieces are specks, and a repair must not
-     join specks to roots).
+     join specks to roots). A smaller piece inside the region is part of it (a fragment
+     left in the gap), so it neither splits the region nor blocks the path. The path is
+     drawn at the joined roots' width, and never covers more than their width times its
+     length.
   2. *Probability-guided linking.* Every remaining skeleton end point of a piece of at
      least ``min_piece_px`` pixels looks for another such piece within ``link_radius``
-     px: the least-cost path through ``-log p`` (``skimage.graph.MCP_Geometric``) from
+     px; so does the end of a fragment of at least ``link_fragment_px`` pixels that
+     continues a root's line (a piece's end within ``link_radius`` px points at it and it
+     runs the same way, within ``link_angle_deg``: a speck beside a root does not). The
+     least-cost path through ``-log p`` (``skimage.graph.MCP_Geometric``) runs from
      the end to any pixel of another piece. The path is accepted when the geometric mean
      probability of the pixels it adds is at least ``link_min_prob`` and the target lies
      within ``link_angle_deg`` of the end's direction. Each accepted link joins two
@@ -47,6 +53,7 @@ from rootrepair.pixels import OFFSETS8, neighbour_counts
 EIGHT = np.ones((3, 3), bool)
 DECODERS = ("topology", "threshold")
 FRAGMENT_REACH_PX = 4.0  # an end is joined to a fragment straight ahead across at most this gap
+WIDEN_PAD_PX = 0.25  # a bridge widens up to the joined roots' half width plus this, within their area
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +70,7 @@ class DecodeSettings:
     link_facing: bool = True  # also join two end points that face each other, whatever the probability
     link_pointing_px: float = 20.0  # also join an end to another piece's side straight ahead within this many px (0: off)
     link_small_pieces: bool = True  # pieces under min_piece_px may be link targets (fragments left inside a gap; also specks)
+    link_fragment_px: int = 3  # a fragment of at least this many px that continues a root's line links onward too (0: off; needs link_small_pieces)
     direction_px: int = 10  # skeleton px behind an end point that give its direction
 
     def __post_init__(self):
@@ -76,6 +84,8 @@ class DecodeSettings:
             raise RootRepairError(f"link_min_prob must be between 0 and 1, got {self.link_min_prob}")
         if self.min_piece_px < 1 or self.link_radius < 0 or self.direction_px < 2:
             raise RootRepairError("min_piece_px >= 1, link_radius >= 0 and direction_px >= 2 are needed")
+        if self.link_fragment_px < 0:
+            raise RootRepairError(f"link_fragment_px must be >= 0, got {self.link_fragment_px}")
         if not 0.0 < self.link_angle_deg <= 90.0:
             raise RootRepairError(f"link_angle_deg must be in (0, 90], got {self.link_angle_deg}")
 
@@ -106,7 +116,8 @@ def decode(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Decode
     if settings.decoder == "threshold":
         added = (prob > settings.threshold) & ~mask
     else:
-        added = bridges(mask, prob, high=settings.threshold, low=settings.low, min_piece_px=settings.min_piece_px)
+        added = bridges(mask, prob, high=settings.threshold, low=settings.low, min_piece_px=settings.min_piece_px,
+                        fragments=settings.link_small_pieces)
         added |= link_ends(mask | added, prob, settings)
         added = _touching(added, mask)
     kept = mask if mode == "add" else mask & (prob > settings.threshold)
@@ -142,7 +153,8 @@ def _neighbour_pairs(region: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.unique(np.concatenate(pairs), axis=0)
 
 
-def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float = 0.3, min_piece_px: int = 10, reach: int = 10) -> np.ndarray:
+def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float = 0.3, min_piece_px: int = 10, reach: int = 10,
+            fragments: bool = True) -> np.ndarray:
     """(M, N) bool: the candidate regions that join two or more pieces of ``mask``, redrawn.
 
     A candidate region is a connected region of pixels outside ``mask`` with probability
@@ -154,18 +166,24 @@ def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float
     lengthens a tip or hugs one root's edge touches one local piece and is dropped. Where
     the local pieces are one component (they meet elsewhere), a root must end at the
     region (a skeleton end point within 3 px), so a region between two roots passing
-    each other is not taken for a gap.
+    each other is not taken for a gap. With ``fragments``, input components under
+    ``min_piece_px`` count as part of the regions they touch, so a fragment left inside a
+    gap does not cut the gap's region in two, and a path may run through it.
     """
     mask = np.asarray(mask, bool)
-    cand = (prob > low) & ~mask
+    labels, big = _piece_labels(mask, min_piece_px)
+    pieces = big[labels]
+    fresh = (prob > low) & ~mask
+    # fragments (input components under min_piece_px) belong to the regions they touch: a
+    # fragment left inside a gap would otherwise cut the gap's region in two halves, each
+    # touching one piece, and neither would be kept
+    cand = fresh | (mask & ~pieces) if fragments else fresh
     region, n = ndi.label(cand, structure=EIGHT)
     if not n:
         return np.zeros(mask.shape, bool)
-    labels, big = _piece_labels(mask, min_piece_px)
-    pieces = big[labels]
     touched = np.bincount(_neighbour_pairs(region, np.where(pieces, labels, 0))[:, 0], minlength=n + 1)  # pieces per region
     keep = np.zeros(n + 1, bool)
-    keep[np.unique(region[cand & (prob > high)])] = True  # seeded
+    keep[np.unique(region[fresh & (prob > high)])] = True  # seeded by the network, never by a fragment
     keep &= touched >= 1
     keep[0] = False
     return _bridge_paths(mask, pieces, prob, region, np.flatnonzero(keep), touched >= 2, reach, high)
@@ -211,7 +229,8 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         # paths run from skeleton to skeleton, down the middle of the roots and of the region
         middle = ndi.distance_transform_edt(inside)
         cost = np.where(inside, 0.01 + 0.2 / np.maximum(middle, 1.0), -1.0)
-        cost[own] += -np.log(np.clip(prob[r0:r1, c0:c1][own], 1e-4, 1.0))
+        gap = own & ~m  # a fragment inside the region costs as little as a piece
+        cost[gap] += -np.log(np.clip(prob[r0:r1, c0:c1][gap], 1e-4, 1.0))
         ends = [np.argwhere(skel & (lab == p)) for p in joined]
         if any(len(e) == 0 for e in ends):
             continue
@@ -241,7 +260,17 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         width = (zone & m).sum() / max((zone & skel).sum(), 1)
         seed = np.ones(own.shape, bool)
         seed[path[:, 0], path[:, 1]] = False
-        sub |= own & (prob[r0:r1, c0:c1] > high) & (ndi.distance_transform_edt(seed) < width / 2 + 0.25)
+        p_win = prob[r0:r1, c0:c1]
+        dist = ndi.distance_transform_edt(seed)
+        more = np.flatnonzero(own & ~sub & (p_win > high) & (dist < width / 2 + WIDEN_PAD_PX))
+        # never more area than the joined roots' width times the path's length: a band of
+        # whole pixels around a path is wider than an even-width root, so the network's
+        # most probable pixels decide which side gets the extra row
+        room = max(int(round(width * len(path))) - int((sub & own).sum()), 0)
+        if len(more) > room:
+            key = p_win.ravel()[more] - 0.01 * dist.ravel()[more]
+            more = more[np.argsort(-key, kind="stable")[:room]]
+        sub.flat[more] = True
         out[r0:r1, c0:c1] |= sub & ~m
     return out
 
@@ -367,14 +396,21 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
         return added
     skel = skeletonize(mask)
     ends = end_points(skel)
-    ends = ends[big[labels[ends[:, 0], ends[:, 1]]]] if len(ends) else ends
+    cos_max = math.cos(math.radians(settings.link_angle_deg))
+    if len(ends):
+        size = np.bincount(labels[mask], minlength=labels.max() + 1)
+        frag = ~big & (size >= settings.link_fragment_px) if settings.link_fragment_px and settings.link_small_pieces else np.zeros_like(big)
+        frag[0] = False
+        on = labels[ends[:, 0], ends[:, 1]]
+        ends = np.concatenate([ends[big[on]], ends[frag[on]]])  # roots' own ends first
     if not len(ends):
         return added
+    dirs = [end_direction(e, skel, labels, settings.direction_px) for e in ends]
+    if frag.any():
+        ends, dirs = _on_root_lines(ends, dirs, big[labels[ends[:, 0], ends[:, 1]]], settings.link_radius, cos_max)
     step_cost = -math.log(settings.link_min_prob)
-    cos_max = math.cos(math.radians(settings.link_angle_deg))
     sets = _Sets(int(labels.max()))
     h, w = mask.shape
-    dirs = [end_direction(e, skel, labels, settings.direction_px) for e in ends]
     for (r, c), d in zip(ends, dirs):
         if d is None:
             continue
@@ -382,7 +418,7 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
         own = labels[r, c]
         r0, r1, c0, c1 = max(r - R, 0), min(r + R + 1, h), max(c - R, 0), min(c + R + 1, w)
         lab = labels[r0:r1, c0:c1]
-        small = (lab > 0) & ~big[lab] if settings.link_small_pieces else np.zeros(lab.shape, bool)
+        small = (lab > 0) & ~big[lab] & (lab != own) if settings.link_small_pieces else np.zeros(lab.shape, bool)
         # first a big piece as the goal, passing through fragments left in the gap (they
         # join too); only when none is reachable, a fragment itself. Most ends are root
         # tips with nothing ahead: the goals are found before any distance transform.
@@ -418,11 +454,40 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
                 width = min(radius, local_radius(mask, skel, labels, (goal[0] + r0, goal[1] + c0), settings.direction_px))
             draw_path(added, new[:, 0] + r0, new[:, 1] + c0, width)
             break
+    on_piece = big[labels[ends[:, 0], ends[:, 1]]]
+    ends, dirs = ends[on_piece], [d for d, ok in zip(dirs, on_piece) if ok]
     if settings.link_facing:
         _link_facing(mask, skel, labels, ends, dirs, sets, settings, added)
     if settings.link_pointing_px > 0:
         _link_pointing(mask, skel, labels, ends, dirs, sets, settings, added)
     return added & ~mask
+
+
+def _on_root_lines(ends, dirs, on_piece, radius, cos_max):
+    """The ends of pieces, and those ends of fragments that continue a root's line.
+
+    A fragment's end counts when a piece's end within ``radius`` px points at it (within
+    ``cos_max``) and the fragment runs the same way as that root: a piece of a root left
+    inside a gap, not a speck beside one.
+    """
+    from scipy.spatial import cKDTree
+
+    roots = np.flatnonzero(on_piece & np.array([d is not None for d in dirs], bool))
+    keep = on_piece.copy()
+    if len(roots):
+        tree = cKDTree(ends[roots])
+        for i in np.flatnonzero(~on_piece):
+            d = dirs[i]
+            if d is None:
+                continue
+            for j in tree.query_ball_point(ends[i], radius):
+                b = roots[j]
+                v = (ends[i] - ends[b]).astype(float)
+                dist = math.hypot(*v)
+                if dist > 0 and v @ dirs[b] >= cos_max * dist and d @ dirs[b] >= cos_max:
+                    keep[i] = True
+                    break
+    return ends[keep], [d for d, k in zip(dirs, keep) if k]
 
 
 def _goals_ahead(target, lab, own, sets, d, end, origin, cos_max, radius):

@@ -266,3 +266,58 @@ def test_a_bump_on_a_rough_edge_is_no_roots_end():
     prob[35:42, 59:64] = np.maximum(prob[35:42, 59:64], 0.9)  # the network joins them there
     out = decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=0))
     assert (out == m).all()
+
+
+def test_a_fragment_inside_a_gap_does_not_split_the_bridge():
+    m, _ = band_with_gap(width=3, gap=(40, 60))  # rows 19..21
+    m[19:22, 49:51] = True  # a 6-px piece of the root left in the middle of the gap
+    prob = m.astype(np.float32) * 0.95
+    prob[19:22, 40:60] = 0.9  # the network sees root across the whole gap, fragment included
+    bridges_only = dict(link_radius=0, link_facing=False, link_pointing_px=0)
+    out = decode(m, prob, DecodeSettings(**bridges_only))
+    assert n_components(out) == 1  # both pieces and the fragment, one root
+    assert out[19:22, 40:60].all() and not (out & ~m)[:19].any() and not (out & ~m)[22:].any()
+    # without fragments the fragment cuts the region in two halves touching one piece each
+    strict = decode(m, prob, DecodeSettings(link_small_pieces=False, **bridges_only))
+    assert (strict == m).all()
+
+
+def fragment_case(speck_rows):
+    """Root A (columns 10..39), a 2 x 4 px piece at ``speck_rows``, columns 45..48, and a
+    vertical root B at columns 60..62 (no end of B points at the piece)."""
+    m = np.zeros((50, 120), bool)
+    m[19:22, 10:40] = True
+    m[5:45, 60:63] = True
+    m[speck_rows, 45:49] = True
+    prob = m.astype(np.float32)
+    prob[19:34, 49:60] = 0.6  # probable root from the small piece to B; none between A and it
+    return m, prob
+
+
+def test_a_fragment_on_a_roots_line_links_onward_and_a_speck_beside_it_does_not():
+    settings = DecodeSettings(link_facing=False, link_pointing_px=0)
+    m, prob = fragment_case(slice(20, 22))  # in line with A's end, running A's way
+    assert n_components(m) == 3
+    out = decode(m, prob, settings)
+    assert n_components(out) == 2  # the fragment joins B; A stays apart (no probability there)
+    assert (out & ~m)[19:22, 49:60].any() and not (out & ~m)[:, :45].any()
+    off = DecodeSettings(link_facing=False, link_pointing_px=0, link_fragment_px=0)
+    assert (decode(m, prob, off) == m).all()
+    m, prob = fragment_case(slice(32, 34))  # 54 degrees off A's direction: a speck beside the root
+    assert (decode(m, prob, settings) == m).all()
+
+
+def test_a_bridge_is_never_wider_than_the_roots_it_joins():
+    # a 2-px root: every band of whole pixels around a one-pixel path is 1 or 3 px wide;
+    # the area cap leaves 2 rows' worth, on the side where the network is surer
+    m = np.zeros((40, 120), bool)
+    m[19:21, 10:110] = True  # rows 19, 20
+    m[:, 50:62] = False
+    prob = m.astype(np.float32) * 0.95
+    prob[18:22, 50:62] = 0.8
+    prob[19:21, 50:62] = 0.9
+    out = decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=0))
+    added = out & ~m
+    assert n_components(out) == 1
+    assert added.sum() <= 2 * 12 + 2  # the joined roots' area per skeleton pixel times the path
+    assert added[19:21, 50:62].all()  # the two rows the network is surest of
