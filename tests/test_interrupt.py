@@ -22,7 +22,8 @@ def test_ctrl_c_and_sigterm_leave_no_partial_files(tmp_path, sig, word):
     season = tmp_path / "season"
     season.mkdir()
     src, _ = read_mask(ROOT / "examples" / "season" / "plant_01.png")
-    for i in range(8):
+    n = 40  # enough that the run cannot finish between the first manifest and the signal
+    for i in range(n):
         Image.fromarray((np.roll(src[200:712, 200:712], 37 * i, axis=1) * 255).astype(np.uint8)).save(season / f"p{i:02d}.png")
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "rootrepair", "inpaint", str(season), "-o", str(out), "--threads", "1"]
@@ -37,11 +38,11 @@ def test_ctrl_c_and_sigterm_leave_no_partial_files(tmp_path, sig, word):
     leftovers = [p for p in out.rglob("*") if ".part" in p.name or p.name.endswith(".lock")]
     assert leftovers == []
     done = json.loads((out / "manifest.json").read_text())["files"]
-    assert 1 <= len(done) < 8
+    assert 1 <= len(done) < n
     for e in done:
         assert Image.open(out / e["output"]).size == (512, 512)  # every written file is whole
     # a re-run skips what was done and finishes the rest
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     final = json.loads((out / "manifest.json").read_text())["files"]
-    assert len(final) == 8 and all(e["status"] == "ok" for e in final)
+    assert len(final) == n and all(e["status"] == "ok" for e in final)
