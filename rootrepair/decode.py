@@ -186,7 +186,11 @@ def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float
     keep[np.unique(region[fresh & (prob > high)])] = True  # seeded by the network, never by a fragment
     keep &= touched >= 1
     keep[0] = False
-    return _bridge_paths(mask, pieces, prob, region, np.flatnonzero(keep), touched >= 2, reach, high)
+    ids = np.flatnonzero(keep)
+    # the most probable region first: where a second region joins the same pieces near it,
+    # it would close a small loop (a ladder's second rung) and is left out
+    ids = ids[np.argsort(-ndi.mean(prob, region, ids), kind="stable")] if len(ids) else ids
+    return _bridge_paths(mask, pieces, prob, region, ids, touched >= 2, reach, high)
 
 
 def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int = 10, high: float = 0.5) -> np.ndarray:
@@ -214,6 +218,10 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         joined = joined[joined > 0]
         if len(joined) < 2:
             continue
+        if out[r0:r1, c0:c1].any():  # already joined right here by a more probable bridge?
+            near, _ = ndi.label(pieces[r0:r1, c0:c1] | out[r0:r1, c0:c1], structure=EIGHT)
+            if len({int(near[lab == p][0]) for p in joined}) == 1:
+                continue
         m = mask[r0:r1, c0:c1]
         skel = skeletonize(m)
         edt = ndi.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]

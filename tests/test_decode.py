@@ -321,3 +321,17 @@ def test_a_bridge_is_never_wider_than_the_roots_it_joins():
     assert n_components(out) == 1
     assert added.sum() <= 2 * 12 + 2  # the joined roots' area per skeleton pixel times the path
     assert added[19:21, 50:62].all()  # the two rows the network is surest of
+
+
+def test_a_second_bridge_beside_the_first_between_the_same_pieces_is_not_drawn():
+    # a ladder's second rung would close a small loop: only the more probable region is kept
+    m = np.zeros((50, 60), bool)
+    m[10:13, 10:50] = True
+    m[30:33, 10:50] = True
+    prob = m.astype(np.float32)
+    prob[13:30, 24:27] = 0.9
+    prob[13:30, 32:35] = 0.8  # 5 px beside the first
+    out = decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=0))
+    added = out & ~m
+    assert n_components(out) == 1
+    assert added[13:30, 24:27].all() and not added[:, 30:].any()
