@@ -92,8 +92,14 @@ def _load_pixels(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
 
 
 def _to_grey(pixels: np.ndarray, path: Path) -> np.ndarray:
+    if pixels.dtype.kind not in "biuf":
+        raise MaskReadError(f"{path}: {pixels.dtype} pixel values are not a mask; expected grey or RGB (8/16-bit, or float)")
     if pixels.ndim == 2:
         return pixels
+    if pixels.ndim == 3 and pixels.shape[2] == 4:
+        rgb, alpha = pixels[..., :3], pixels[..., 3]
+        if (rgb == rgb.flat[0]).all() and not (alpha == alpha.flat[0]).all():
+            return alpha  # one colour painted through a transparency mask: the mask is the alpha channel
     if pixels.ndim == 3 and pixels.shape[2] in (3, 4):
         rgb = pixels[..., :3].astype(np.float64)
         return rgb @ np.array([0.299, 0.587, 0.114])
@@ -122,6 +128,14 @@ def binarise(grey: np.ndarray) -> np.ndarray:
     grey = np.asarray(grey)
     if grey.dtype == bool:
         return grey.copy()
+    if grey.dtype.kind == "f" and not np.isfinite(grey).all():
+        # NaN is "no data": background. Infinities rank beyond the finite values.
+        v = np.where(np.isnan(grey), -np.inf, grey.astype(np.float64))
+        finite = v[np.isfinite(v)]
+        lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 0.0)
+        grey = np.clip(v, lo - 1.0, hi + 1.0)
+        if grey.min() == grey.max():  # nothing but NaN, or nothing but one infinity
+            return np.isposinf(v)
     lo, hi = grey.min(), grey.max()
     if lo == hi:
         top = np.iinfo(grey.dtype).max if grey.dtype.kind in "ui" else 1.0

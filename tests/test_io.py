@@ -71,6 +71,34 @@ def test_binarise_rule():
     assert rio.binarise(np.array([[10, 10]], np.uint8)).tolist() == [[False, False]]
 
 
+def test_nan_is_background_and_infinities_rank_beyond_the_numbers():
+    nan, inf = float("nan"), float("inf")
+    assert rio.binarise(np.array([[nan, 1.0, nan]], np.float32)).tolist() == [[False, True, False]]
+    assert rio.binarise(np.array([[0.0, inf, 0.2]])).tolist() == [[False, True, False]]
+    assert rio.binarise(np.array([[-inf, 3.0, 5.0]])).tolist() == [[False, False, True]]
+    assert rio.binarise(np.array([[nan, nan]])).tolist() == [[False, False]]
+    assert rio.binarise(np.array([[nan, inf]])).tolist() == [[False, True]]
+
+
+def test_mask_in_the_alpha_channel_of_one_colour_is_read(tmp_path):
+    m = _roots()
+    rgba = np.zeros(m.shape + (4,), np.uint8)
+    rgba[..., 3] = m * 255  # black everywhere, opaque where the roots are
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    assert np.array_equal(rio.read_mask(tmp_path / "a.png")[0], m)
+    rgba[..., :3] = 255  # white roots on black, fully opaque: the colour decides as before
+    rgba[..., 3] = 255
+    rgba[~m, :3] = 0
+    Image.fromarray(rgba).save(tmp_path / "b.png")
+    assert np.array_equal(rio.read_mask(tmp_path / "b.png")[0], m)
+
+
+def test_complex_pixels_are_refused_in_one_line(tmp_path):
+    tifffile.imwrite(tmp_path / "c.tif", np.zeros((8, 8), np.complex64))
+    with pytest.raises(MaskReadError, match="c.tif.*complex"):
+        rio.read_mask(tmp_path / "c.tif")
+
+
 def test_multipage_tiff_is_refused(tmp_path):
     tifffile.imwrite(tmp_path / "s.tif", np.zeros((3, 8, 8), np.uint8), photometric="minisblack")
     with pytest.raises(MaskReadError, match="multi-page"):

@@ -122,6 +122,19 @@ def test_isolated_pixels_do_not_crash_and_have_no_length():
     assert measure_traits(m)["total_length_px"] == 0
 
 
+def test_specks_and_blobs_have_no_tips_but_count_as_components():
+    m = np.zeros((60, 120), bool)
+    m[10, 10:60] = True  # a 1-px root, 50 px: 2 tips, length 49
+    m[30:32, 10:14] = True  # a 2 x 4 speck: its skeleton is a 2-3 px line, shorter than min_spur_px
+    m[40:49, 40:49] = True  # a 9 x 9 blob: its skeleton is shorter than the blob is wide
+    m[30:32, 80:100] = True  # a 2 x 20 piece of root: a root, 2 tips
+    t = measure_traits(m)
+    assert t["components"] == 4
+    assert t["tip_count"] == 4
+    assert t["network_area_px2"] == 50 + 8 + 81 + 40
+    assert_almost_equal(t["total_length_px"], 49 + 19, decimal=0)
+
+
 def test_rough_thick_root_has_two_tips():
     m = np.zeros((60, 240), bool)
     m[22:37, 20:220] = True  # a 15-px root, 200 px long

@@ -12,7 +12,9 @@ How each trait is measured (units: pixels unless ``px_size_mm`` is given):
   Spurs — branches from a junction to an end point shorter than ``spur_factor`` times
   the root diameter at the junction (and never shorter than ``min_spur_px``) — are
   pruned, up to three rounds, because a wide root's skeleton sprouts short spurs at
-  its edges that are not roots.
+  its edges that are not roots. A piece whose skeleton is one branch shorter than
+  ``min_spur_px`` or than the piece is wide (a speck, a blob) keeps its pixels and its
+  component but has no length and no tips: on real masks such specks added two tips each.
 - ``total_length``: sum over skeleton branches of the length of each branch's pixel
   path after a 5-pixel moving average (end points fixed). A raw 8-connected chain
   (steps of 1 and sqrt 2) overestimates curves by up to 8% (at 22.5 degrees); the
@@ -189,7 +191,8 @@ def _prune_spurs(skeleton: np.ndarray, diameter_at, settings: TraitSettings):
         skel = _pixel_graph(linked)
         table = skel.branches()
         spur = table["kind"] == 1
-        if not spur.any():
+        lone = table["kind"] == 0
+        if not (spur.any() or lone.any()):
             return skeleton, skel
         # the junction end of a junction-to-tip branch is the node of degree > 1
         src, dst = table["src"], table["dst"]
@@ -197,6 +200,11 @@ def _prune_spurs(skeleton: np.ndarray, diameter_at, settings: TraitSettings):
         jr, jc = skel.coordinates[junction].astype(int).T
         limit = np.maximum(settings.min_spur_px, settings.spur_factor * diameter_at(np.stack([jr, jc], axis=1)))
         short = spur & (table["length"] < limit)
+        # a piece that is all one branch, no longer than min_spur_px or than it is wide, is a
+        # speck or a blob, not a root: it has no length and no tips (its pixels still count)
+        for i in np.flatnonzero(lone):
+            pts = skel.coordinates[skel.path(int(i))].astype(int)
+            short[i] = table["length"][i] < max(settings.min_spur_px, diameter_at(pts).max())
         if not short.any():
             return skeleton, skel
         for i in np.flatnonzero(short):
