@@ -268,6 +268,43 @@ def test_a_bump_on_a_rough_edge_is_no_roots_end():
     assert (out == m).all()
 
 
+def test_a_thick_root_cut_just_past_a_laterals_junction_is_bridged():
+    # the root's skeleton end is 2-3 px from the lateral's junction on each side, and the
+    # sides meet far away: only a walk straight on through the junction finds the root's end
+    m = np.zeros((90, 170), bool)
+    m[37:44, 5:61] = True  # a 7-px root, cut at columns 61..75
+    m[37:44, 76:150] = True
+    m[5:37, 54:57] = True  # a lateral leaving it just before the cut, upwards
+    m[44:85, 80:83] = True  # another just after the cut, downwards
+    m[5:8, 54:150] = True  # the two sides meet far away through another root
+    m[5:37, 147:150] = True
+    assert n_components(m) == 1
+    prob = m.astype(np.float32) * 0.95
+    prob[37:44, 61:76] = 0.9
+    out = decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=0))
+    cut = np.zeros(m.shape, bool)
+    cut[37:44, 61:76] = True
+    lab, _ = ndi.label(m[37:44] | out[37:44] & cut[37:44], structure=EIGHT)
+    assert lab[3, 60] == lab[3, 76] != 0  # the root is whole again along its own rows
+    assert not (out & ~m & ~cut).any()
+
+
+@pytest.mark.parametrize("width", [3, 5, 7, 9])
+@pytest.mark.parametrize("bump", [2, 3, 4])
+def test_a_bump_is_no_roots_end_whatever_the_roots_width(width, bump):
+    # its skeleton spur turns along the root at the junction: not straight on
+    m = np.zeros((140, 140), bool)
+    a, b = 30, 30 + width + 5
+    m[a : a + width, 5:135] = True
+    m[b : b + width, 5:135] = True  # a parallel root 5 px below
+    m[a : b + width, 5 : 5 + width] = True  # they meet far to the left
+    m[a + width : a + width + bump, 60 : 61 + bump] = True  # a bump on the upper root, towards the lower
+    prob = m.astype(np.float32) * 0.95
+    prob[a + width : b, 59 : 62 + bump] = np.maximum(prob[a + width : b, 59 : 62 + bump], 0.9)
+    out = decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=0))
+    assert (out == m).all()
+
+
 def test_a_fragment_inside_a_gap_does_not_split_the_bridge():
     m, _ = band_with_gap(width=3, gap=(40, 60))  # rows 19..21
     m[19:22, 49:51] = True  # a 6-px piece of the root left in the middle of the gap
