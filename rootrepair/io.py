@@ -62,9 +62,16 @@ def _too_large(path: Path, h: int, w: int, max_pixels: int) -> None:
 def _load_pixels(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     suffix = path.suffix.lower()
     if suffix in (".tif", ".tiff"):
+        import logging
+
         import tifffile
 
+        # tifffile logs what it finds wrong with a corrupt file to stderr, beside our own
+        # one-line error; the error says it
+        logging.getLogger("tifffile").setLevel(logging.CRITICAL)
         with tifffile.TiffFile(path) as tif:
+            if not len(tif.pages):
+                raise MaskReadError(f"{path}: not a readable TIFF (it holds no image)")
             if len(tif.series) > 1 or len(tif.pages) > 1:
                 raise MaskReadError(
                     f"{path}: multi-page TIFF ({len(tif.pages)} pages); save each page as "

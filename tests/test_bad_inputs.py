@@ -59,6 +59,7 @@ def hostile(tmp_path):
         "empty.png": b"",
         "truncated.png": (d / "good.png").read_bytes()[:60],
         "notreally.png": b"this is text, not an image",
+        "garbage.tif": b"II*\x00" + b"\xff" * 100,  # a TIFF header pointing nowhere (tifffile logged to stderr)
     }
     for name, data in bad.items():
         (d / name).write_bytes(data)
@@ -82,7 +83,7 @@ def hostile(tmp_path):
 
 GOOD_OUT = ["good.png", "plant_png.png", "plant_jpg.png", "sub/deep.png", "onebit.png", "zero_one.png",
             "dots.png", "allwhite.png", "linked.png", '=HYPERLINK("http:x","y").png']
-BAD = ["empty.png", "truncated.png", "notreally.png", "bomb.tif", "dangling.png", "loop.png"]
+BAD = ["empty.png", "truncated.png", "notreally.png", "garbage.tif", "bomb.tif", "dangling.png", "loop.png"]
 
 
 def test_inpaint_goes_on_past_every_bad_file(hostile, model_path, tmp_path):
@@ -94,6 +95,7 @@ def test_inpaint_goes_on_past_every_bad_file(hostile, model_path, tmp_path):
     for name in BAD:
         lines = [ln for ln in r.output.splitlines() if name in ln and "failed" in ln]
         assert len(lines) == 1, (name, r.output)
+    assert any("garbage.tif: not a readable TIFF" in ln for ln in r.output.splitlines())  # said plainly
     # the name's escape code is shown as text, never sent to the terminal
     assert "esc\x1b[31mred" not in r.output
     if os.geteuid() != 0:  # root reads any file
