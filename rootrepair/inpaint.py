@@ -107,11 +107,6 @@ def prepare_model(model: torch.nn.Module, settings: InpaintSettings) -> tuple[to
         return OpenVinoGenerator(model, bf16=use_bf16(device, settings.precision), threads=settings.threads), device
     # channels-last is faster on both: measured 3.0 s -> 2.1 s per 2500 x 1000 mask on 2 CPU cores
     model = model.to(device).eval().to(memory_format=torch.channels_last)
-    if device.type == "cpu" and use_bf16(device, settings.precision):
-        # bf16 weights, not autocast: autocast re-casts activations around every layer.
-        # Measured on the 31 tiles of a 2500 x 1000 mask (2 AMD EPYC cores): 0.55 s against
-        # autocast's 0.85 s (benchmarks/results/pipeline_speed_cpu.md)
-        model = model.to(torch.bfloat16)
     return model, device
 
 
@@ -125,12 +120,8 @@ def _predict_tiles(model, tiles: np.ndarray, device, bf16: bool) -> np.ndarray:
     if isinstance(model, OpenVinoGenerator):
         return model(tiles)
     x = torch.from_numpy(tiles.astype(np.float32)[:, None]).to(device).contiguous(memory_format=torch.channels_last)
-    weights = next(model.parameters()).dtype
-    if weights != torch.float32:
-        logits = model(x.to(weights))  # a CPU model in bf16 (prepare_model): 0/1 input values are exact
-    else:
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
-            logits = model(x)
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=bf16):
+        logits = model(x)
     return foreground_probability(logits)[:, 0].float().cpu().numpy()
 
 
@@ -148,8 +139,7 @@ def predict_rows(
     ``emit(row, prob)`` receives consecutive blocks of rows of the foreground
     probability, (k, W) float32, top to bottom; only one band of tiles is held in
     memory. Tiles without foreground are not run (their probability is 0): a blind
-    inpainting network has nothing to connect there. A CPU model that ``prepare_model``
-    put in bf16 runs in bf16 whatever ``settings.precision`` says here.
+    inpainting network has nothing to connect there.
     """
     if device is None:
         device = torch.device("cpu") if isinstance(model, OpenVinoGenerator) else next(model.parameters()).device
