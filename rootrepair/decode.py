@@ -225,7 +225,9 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         m = mask[r0:r1, c0:c1]
         skel = skeletonize(m)
         edt = ndi.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
-        if not joins_components[i] and not _a_root_ends_at(mask, own, (r0, r1, c0, c1)):
+        if not joins_components[i] and not (_a_root_ends_at(m, own, skel, edt)
+                                            or _a_root_ends_at(mask, own, window=(r0, r1, c0, c1),
+                                                               margin=min(int(math.ceil(4 * edt.max())) + 4, 40))):
             # the pieces meet elsewhere and no root ends here (a bump on a rough edge
             # is no root's end): a region between two roots that pass by, not a gap
             continue
@@ -283,27 +285,35 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
 # --------------------------------------------------------------------- end points
 
 
-def _a_root_ends_at(mask: np.ndarray, own: np.ndarray, window: tuple[int, int, int, int], margin: int = 40) -> bool:
-    """Whether a root of ``mask`` ends at the region ``own`` (a bool crop of ``window``).
+def _a_root_ends_at(mask: np.ndarray, own: np.ndarray, skel: np.ndarray | None = None, edt: np.ndarray | None = None, *,
+                    window: tuple[int, int, int, int] | None = None, margin: int = 40) -> bool:
+    """Whether a root of ``mask`` ends at the region ``own``.
 
     A skeleton end point within 3 px of the region must pass ``_ends_a_root``, followed
-    away from the region. The skeleton is taken on the window widened by ``margin`` px,
-    so that a thick root can be followed for 4 x its diameter.
+    away from the region. Either ``mask`` is the region's crop with its ``skel`` and
+    ``edt`` (the quick test: most roots are long enough inside it), or ``mask`` is the
+    whole mask and ``window`` the region's crop in it: the skeleton is then taken on the
+    window widened by ``margin`` px, so that a thick root can be followed for 4 x its
+    diameter (the caller widens by 4 x the crop's largest half width, at most 40 px).
     """
-    from skimage.morphology import skeletonize
+    region = own
+    if window is not None:
+        from skimage.morphology import skeletonize
 
-    r0, r1, c0, c1 = window
-    h, w = mask.shape
-    R0, R1, C0, C1 = max(r0 - margin, 0), min(r1 + margin, h), max(c0 - margin, 0), min(c1 + margin, w)
-    m = mask[R0:R1, C0:C1]
-    region = np.zeros(m.shape, bool)
-    region[r0 - R0 : r1 - R0, c0 - C0 : c1 - C0] = own
-    skel = skeletonize(m)
+        r0, r1, c0, c1 = window
+        h, w = mask.shape
+        R0, R1, C0, C1 = max(r0 - margin, 0), min(r1 + margin, h), max(c0 - margin, 0), min(c1 + margin, w)
+        mask = mask[R0:R1, C0:C1]
+        region = np.zeros(mask.shape, bool)
+        region[r0 - R0 : r1 - R0, c0 - C0 : c1 - C0] = own
+        skel = skeletonize(mask)
+        edt = None
     ends = end_points(skel)
     ends = ends[ndi.binary_dilation(region, iterations=3)[ends[:, 0], ends[:, 1]]]
     if not len(ends):
         return False
-    edt = ndi.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
+    if edt is None:
+        edt = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
     pts = np.argwhere(region)
     for e in ends:
         # the way back along the root: from the region's pixels near the end to the end
