@@ -337,8 +337,9 @@ def _ends_a_root(skel: np.ndarray, edt: np.ndarray, end, away, min_px: float = 6
     junction the walk takes the straightest continuation. A spur of a rough edge turns
     along its root at its junction; a root cut by a gap just past a lateral's junction
     runs straight on through it, as wide as it is past it (a spike or hair half as wide as
-    the root it meets is not that root's end). Stopping at the first junction, as before, missed such
-    gaps (on 4 fibrous masks with occlusion gaps, 22 regions on true gaps were refused).
+    the root it meets is not that root's end). Stopping at the first junction, as before,
+    missed such gaps (on 4 fibrous masks with occlusion gaps, 22 regions on true gaps were
+    refused).
     """
     h, w = skel.shape
     r0, c0 = int(end[0]), int(end[1])
