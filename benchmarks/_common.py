@@ -63,3 +63,24 @@ def held_out_mask():
     full = generate_root_system(get_preset("chickpea"), 8_000_000).mask
     mask, _ = make_gaps(full, "occlusion", np.random.default_rng(0))
     return mask
+
+
+# the metrics the default repair must beat link on at once (issue 9); True: higher is better
+WIN_ON = {"rel_comp_diff": True, "betti0_error": False, "fp_per_gap_px": False, "length_err": False, "tips_err": False}
+
+
+def beats(a, b) -> list[str]:
+    """Per metric of ``WIN_ON``: does ``a`` beat ``b`` by the means, with the paired t-test's p.
+
+    ``a`` and ``b`` are per-sample tables indexed by sample (one method each).
+    """
+    import numpy as np
+    from scipy import stats
+
+    out = []
+    for k, higher in WIN_ON.items():
+        x, y = a[k].align(b[k], join="inner")
+        better = x.mean() > y.mean() if higher else x.mean() < y.mean()
+        p = stats.ttest_rel(x, y).pvalue if len(x) > 1 and not np.allclose(x, y) else float("nan")
+        out.append(f"{k} {'yes' if better else 'NO'} (p={p:.2g})")
+    return out

@@ -15,14 +15,10 @@ Speed: the topology decoder alone on a 2500 x 1000 chickpea mask with its probab
 import argparse
 import time
 
-import numpy as np
 import pandas as pd
 
-from _common import RESULTS, best_time, held_out_mask, write
+from _common import RESULTS, beats, best_time, held_out_mask, write
 
-WIN_ON = {  # metric: True if higher is better
-    "rel_comp_diff": True, "betti0_error": False, "fp_per_gap_px": False, "length_err": False, "tips_err": False,
-}
 SHOWN = ("rel_comp_diff", "betti0_error", "false_joins", "fp_per_gap_px", "gap_recall", "cldice", "length_err", "tips_err")
 
 
@@ -40,8 +36,6 @@ def speed() -> str:
 
 
 def quality(n: int) -> tuple[str, pd.DataFrame]:
-    from scipy import stats
-
     import dataclasses
 
     from rootrepair.decode import DecodeSettings
@@ -70,13 +64,7 @@ def quality(n: int) -> tuple[str, pd.DataFrame]:
                     g = df[df.method == m]
                     row = {"setting": setting, "method": m, **{k: g[k].mean() for k in SHOWN}}
                     rows.append(row)
-                wins = []
-                for k, higher in WIN_ON.items():
-                    a, b = topo[k].align(link[k], join="inner")
-                    better = a.mean() > b.mean() if higher else a.mean() < b.mean()
-                    p = stats.ttest_rel(a, b).pvalue if len(a) > 1 and not np.allclose(a, b) else float("nan")
-                    wins.append(f"{k} {'yes' if better else 'NO'} (p={p:.2g})")
-                rows.append({"setting": setting, "method": "topology beats link?", "note": "; ".join(wins)})
+                rows.append({"setting": setting, "method": "topology beats link?", "note": "; ".join(beats(topo, link))})
     table = pd.DataFrame(rows)
     lines = ["| setting | method | " + " | ".join(SHOWN) + " |", "|---" * (len(SHOWN) + 2) + "|"]
     for _, r in table.iterrows():

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import write
+from _common import beats, write
 
 SHOWN = ("rel_comp_diff", "betti0_error", "false_joins", "fp_per_gap_px", "gap_recall", "length_err", "tips_err")
 
@@ -58,8 +58,6 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=8)
     args = ap.parse_args()
-    from scipy import stats
-
     from rootrepair.evaluate import EvalConfig, evaluate
     from rootrepair.models.checkpoint import DEFAULT_MODEL
 
@@ -76,13 +74,7 @@ def main() -> None:
                 for m, g in df.groupby("method", sort=False):
                     rows.append({"setting": setting, "method": m.replace(DEFAULT_MODEL, "default"), **{k: g[k].mean() for k in SHOWN}})
                 topo, link = (df[df.method == m].set_index("sample") for m in (net, "link"))
-                better = []
-                for k in ("rel_comp_diff", "betti0_error", "fp_per_gap_px", "length_err", "tips_err"):
-                    a, b = topo[k].align(link[k], join="inner")
-                    ok = a.mean() > b.mean() if k == "rel_comp_diff" else a.mean() < b.mean()
-                    p = stats.ttest_rel(a, b).pvalue if not np.allclose(a, b) else float("nan")
-                    better.append(f"{k} {'yes' if ok else 'NO'} (p={p:.2g})")
-                wins.append(f"- {setting}: " + "; ".join(better))
+                wins.append(f"- {setting}: " + "; ".join(beats(topo, link)))
     body = [
         f"Image level, n = {args.n} masks per setting (held-out synthetic systems, seeds from 3,000,000), "
         "methods in `add` mode; `default` is the shipped default model with the default (topology) decoder. "

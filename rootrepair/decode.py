@@ -225,9 +225,12 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         m = mask[r0:r1, c0:c1]
         skel = skeletonize(m)
         edt = ndi.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
-        if not joins_components[i] and not (_a_root_ends_at(m, own, skel, edt)
-                                            or _a_root_ends_at(mask, own, window=(r0, r1, c0, c1),
-                                                               margin=min(int(math.ceil(4 * edt.max())) + 4, 40))):
+        # a root's end is looked for in the region's window, then (a thick root is followed
+        # for 4 x its diameter) in the window widened by 4 x its largest half width
+        if not joins_components[i] and not (
+            _a_root_ends_at(own, skel, edt)
+            or _a_root_ends_at(*_widened(mask, own, (r0, r1, c0, c1), min(int(math.ceil(4 * edt.max())) + 4, 40)))
+        ):
             # the pieces meet elsewhere and no root ends here (a bump on a rough edge
             # is no root's end): a region between two roots that pass by, not a gap
             continue
@@ -285,35 +288,27 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
 # --------------------------------------------------------------------- end points
 
 
-def _a_root_ends_at(mask: np.ndarray, own: np.ndarray, skel: np.ndarray | None = None, edt: np.ndarray | None = None, *,
-                    window: tuple[int, int, int, int] | None = None, margin: int = 40) -> bool:
-    """Whether a root of ``mask`` ends at the region ``own``.
+def _widened(mask: np.ndarray, own: np.ndarray, window: tuple[int, int, int, int], margin: int):
+    """The region ``own`` (a crop of ``mask`` at ``window``) with the skeleton and distance
+    transform of the window widened by ``margin`` px: (region, skeleton, edt) on the widened window."""
+    from skimage.morphology import skeletonize
 
-    A skeleton end point within 3 px of the region must pass ``_ends_a_root``, followed
-    away from the region. Either ``mask`` is the region's crop with its ``skel`` and
-    ``edt`` (the quick test: most roots are long enough inside it), or ``mask`` is the
-    whole mask and ``window`` the region's crop in it: the skeleton is then taken on the
-    window widened by ``margin`` px, so that a thick root can be followed for 4 x its
-    diameter (the caller widens by 4 x the crop's largest half width, at most 40 px).
-    """
-    region = own
-    if window is not None:
-        from skimage.morphology import skeletonize
+    r0, r1, c0, c1 = window
+    h, w = mask.shape
+    R0, R1, C0, C1 = max(r0 - margin, 0), min(r1 + margin, h), max(c0 - margin, 0), min(c1 + margin, w)
+    m = mask[R0:R1, C0:C1]
+    region = np.zeros(m.shape, bool)
+    region[r0 - R0 : r1 - R0, c0 - C0 : c1 - C0] = own
+    return region, skeletonize(m), ndi.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
 
-        r0, r1, c0, c1 = window
-        h, w = mask.shape
-        R0, R1, C0, C1 = max(r0 - margin, 0), min(r1 + margin, h), max(c0 - margin, 0), min(c1 + margin, w)
-        mask = mask[R0:R1, C0:C1]
-        region = np.zeros(mask.shape, bool)
-        region[r0 - R0 : r1 - R0, c0 - C0 : c1 - C0] = own
-        skel = skeletonize(mask)
-        edt = None
+
+def _a_root_ends_at(region: np.ndarray, skel: np.ndarray, edt: np.ndarray) -> bool:
+    """Whether a root ends at ``region``: a skeleton end point within 3 px of it passes
+    ``_ends_a_root``, followed away from the region (all three arrays on one window)."""
     ends = end_points(skel)
     ends = ends[ndi.binary_dilation(region, iterations=3)[ends[:, 0], ends[:, 1]]]
     if not len(ends):
         return False
-    if edt is None:
-        edt = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
     pts = np.argwhere(region)
     for e in ends:
         # the way back along the root: from the region's pixels near the end to the end
