@@ -53,6 +53,7 @@ from rootrepair.pixels import OFFSETS8, neighbour_counts
 EIGHT = np.ones((3, 3), bool)
 DECODERS = ("topology", "threshold")
 FRAGMENT_REACH_PX = 4.0  # an end is joined to a fragment straight ahead across at most this gap
+POINTING_ANGLE_DEG = 30.0  # an end joins a piece's side ahead only within this angle (and link_angle_deg)
 WIDEN_PAD_PX = 0.25  # a bridge widens up to the joined roots' half width plus this, within their area
 
 
@@ -647,7 +648,7 @@ def _link_pointing(mask, skel, labels, ends, dirs, sets, settings, added) -> Non
     from skimage.draw import line
 
     R = int(math.ceil(settings.link_pointing_px))
-    cos_max = math.cos(math.radians(min(settings.link_angle_deg, 30.0)))
+    cos_max = math.cos(math.radians(min(settings.link_angle_deg, POINTING_ANGLE_DEG)))
     h, w = mask.shape
     big = np.bincount(labels.ravel()) >= settings.min_piece_px
     for e, d in zip(ends, dirs):

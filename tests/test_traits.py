@@ -210,3 +210,60 @@ def test_inscribed_diameter_by_hand():
     assert at(np.array([[6, 2]])).tolist() == [1.0]  # the band's corner column touches the background on its left
     full = np.ones((5, 5), bool)  # no background in the array: its edge bounds the root, 3 px from the middle
     assert _inscribed_diameter(full)(np.array([[2, 2], [0, 0]])).tolist() == [5.0, 1.0]
+
+
+R2 = math.sqrt(2)
+
+
+@pytest.mark.parametrize(
+    "pixels, expected",
+    [
+        # one pixel: a diamond through its four edge midpoints, too short to smooth
+        ([[1]], 4 * R2 / 2),
+        # a diagonal pair, either way: two diamonds (pixels touching at a corner are two outlines)
+        ([[1, 0], [0, 1]], 2 * 4 * R2 / 2),
+        ([[0, 1], [1, 0]], 2 * 4 * R2 / 2),
+        # two pixels side by side: a hexagon of 2 straight and 4 diagonal half-steps; the
+        # 5-vertex running mean over its 6 vertices is (sum - opposite vertex) / 5, the
+        # hexagon turned half round and shrunk to a fifth
+        ([[1, 1]], (2 + 4 * R2 / 2) / 5),
+        # a ring round a one-pixel hole: the hole is a diamond (not smoothed); the outside a
+        # 12-vertex outline (3 straight half-steps per side between corner cuts), worked out
+        # by hand below
+        ([[1, 1, 1], [1, 0, 1], [1, 1, 1]], None),
+    ],
+)
+def test_perimeter_of_tiny_outlines_by_hand(pixels, expected):
+    from rootrepair.traits.measure import _perimeter
+
+    m = np.pad(np.array(pixels, bool), 2)
+    if expected is None:
+        # outer outline of the 3 x 3 square (pixel centres 0..2): midpoints at -0.5 / 2.5
+        # on each side, going round: per side (-0.5, 0), (-0.5, 1), (-0.5, 2), and so on
+        square = [(-0.5, 0), (-0.5, 1), (-0.5, 2), (0, 2.5), (1, 2.5), (2, 2.5),
+                  (2.5, 2), (2.5, 1), (2.5, 0), (2, -0.5), (1, -0.5), (0, -0.5)]
+        p = np.array(square, float)
+        s = sum(np.roll(p, k, axis=0) for k in (-2, -1, 0, 1, 2)) / 5
+        outer = np.linalg.norm(s - np.roll(s, 1, axis=0), axis=1).sum()
+        expected = outer + 4 * R2 / 2
+    assert _perimeter(m) == pytest.approx(expected, abs=1e-9)
+
+
+def test_perimeter_matches_traced_contours_on_random_masks():
+    """The same outline length as tracing each contour with scikit-image and smoothing it."""
+    from scipy.ndimage import uniform_filter1d
+    from skimage.measure import find_contours
+
+    from rootrepair.traits.measure import _perimeter
+
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        m = rng.random((rng.integers(1, 30), rng.integers(1, 30))) < rng.random()
+        want = 0.0
+        if m.any():
+            for c in find_contours(np.pad(m, 1).astype(float), 0.5):
+                if len(c) > 6:  # closed (last == first); 5 distinct vertices or more
+                    c = uniform_filter1d(c[:-1], size=5, axis=0, mode="wrap")
+                    c = np.vstack([c, c[:1]])
+                want += np.linalg.norm(np.diff(c, axis=0), axis=1).sum()
+        assert _perimeter(m) == pytest.approx(want, abs=1e-9)

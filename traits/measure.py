@@ -496,20 +496,52 @@ def _perimeter(mask: np.ndarray) -> float:
 
     Marching squares at level 0.5 follows an oblique edge instead of its staircase, so a
     root's perimeter holds at every angle (scikit-image's ``perimeter`` was -98% to +39%
-    on oblique thin roots).
+    on oblique thin roots). Each outline is then smoothed like the skeleton: every vertex
+    becomes the mean of itself and the two vertices on each side along the outline.
+
+    The same numbers as ``skimage.measure.find_contours(padded, 0.5)`` with each closed
+    contour smoothed by a wrapping running mean of ``SMOOTHING_PX`` (outlines of fewer
+    vertices kept as they are), without ordering the contours: the outline's vertices are
+    the midpoints between 4-adjacent pixels that differ, each joined to exactly two others
+    by the 2 x 2 cells beside it, so a vertex's neighbours and their neighbours are all
+    that smoothing needs (3-4x faster than tracing).
     """
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     if not len(rows):
         return 0.0
-    from skimage.measure import find_contours
-
-    from scipy.ndimage import uniform_filter1d
-
-    crop = np.pad(mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], 1).astype(np.float32)
-    total = 0.0
-    for c in find_contours(crop, 0.5):  # closed: the crop is padded with background
-        if len(c) > SMOOTHING_PX + 1:  # smoothed like the skeleton, so oblique edges lose their zig-zag
-            c = uniform_filter1d(c[:-1], size=SMOOTHING_PX, axis=0, mode="wrap")
-            c = np.vstack([c, c[:1]])
-        total += float(np.linalg.norm(np.diff(c, axis=0), axis=1).sum())
-    return total
+    b = np.pad(mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], 1)  # closed outlines: background all round
+    h, w = b.shape
+    hx = b[:, :-1] != b[:, 1:]  # vertex (r, c + 0.5), id r * (w - 1) + c
+    vx = b[:-1, :] != b[1:, :]  # vertex (r + 0.5, c), id nh + r * w + c
+    nh = h * (w - 1)
+    top, bottom, left, right = hx[:-1], hx[1:], vx[:, :-1], vx[:, 1:]  # the four sides of cell (r, c)
+    cr, cc = np.nonzero(top | bottom | left | right)  # cells the outline crosses, on 2 sides or 4
+    t, lv = cr * (w - 1) + cc, nh + cr * w + cc
+    side = np.stack([t, t + (w - 1), lv, lv + 1], axis=1)  # ids of top, bottom, left, right
+    crossed = np.stack([top[cr, cc], bottom[cr, cc], left[cr, cc], right[cr, cc]], axis=1)
+    four = crossed.all(axis=1)
+    # two sides crossed: they are joined
+    first_two = np.argsort(~crossed[~four], axis=1, kind="stable")[:, :2]
+    joined = [np.take_along_axis(side[~four], first_two, axis=1)]
+    # four (a diagonal pair of foreground pixels): each foreground corner is cut off on its
+    # own, as find_contours does by default (the background is the fully connected phase)
+    s4, tl = side[four], b[cr[four], cc[four]][:, None]  # tl: top-left and bottom-right are foreground
+    joined += [np.where(tl, s4[:, [0, 2]], s4[:, [0, 3]]), np.where(tl, s4[:, [1, 3]], s4[:, [2, 1]])]
+    u, v = np.concatenate(joined).T
+    ends, others = np.concatenate([u, v]), np.concatenate([v, u])
+    order = np.argsort(ends, kind="stable")
+    ids = ends[order[0::2]]  # every vertex ends exactly two joins
+    n1, n2 = np.searchsorted(ids, others[order[0::2]]), np.searchsorted(ids, others[order[1::2]])
+    horiz = ids < nh
+    rest = ids - nh
+    p = np.stack([np.where(horiz, ids // (w - 1), rest // w + 0.5), np.where(horiz, ids % (w - 1) + 0.5, rest % w)], axis=1)
+    idx = np.arange(len(ids))
+    a2 = np.where(n1[n1] == idx, n2[n1], n1[n1])  # two steps one way round
+    b2 = np.where(n1[n2] == idx, n2[n2], n1[n2])  # and the other
+    smooth = (p[a2] + p[n1] + p + p[n2] + p[b2]) / SMOOTHING_PX
+    # an outline is a closed lattice path, so its length is even; at most SMOOTHING_PX
+    # vertices means 4 (one pixel, or a one-pixel hole), where both ways meet in two steps
+    tiny = a2 == b2
+    smooth[tiny] = p[tiny]
+    steps = np.linalg.norm(smooth - smooth[n1], axis=1) + np.linalg.norm(smooth - smooth[n2], axis=1)
+    return float(0.5 * steps.sum())  # each step counted from both of its ends
