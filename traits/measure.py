@@ -251,14 +251,21 @@ def _smoothed_length(skel) -> float:
 
 
 def _convex_hull(mask: np.ndarray) -> tuple[np.ndarray, float]:
-    """Hull of the foreground's pixel squares (their corners), so that area / hull <= 1."""
-    edge = mask & ~ndi.binary_erosion(mask, structure=EIGHT)
-    centres = np.argwhere(edge).astype(float)
-    if not len(centres):
+    """Hull of the foreground's pixel squares (their corners), so that area / hull <= 1.
+
+    Only each row's first and last foreground pixel can be on the hull, and only their
+    squares' corners can be its corners.
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    if not len(rows):
         return np.empty((0, 2)), 0.0
-    corners = (centres[:, None, :] + np.array([[-0.5, -0.5], [-0.5, 0.5], [0.5, -0.5], [0.5, 0.5]])).reshape(-1, 2)
     from scipy.spatial import ConvexHull
 
+    box = mask[rows]
+    first = box.argmax(axis=1)
+    last = box.shape[1] - 1 - box[:, ::-1].argmax(axis=1)
+    centres = np.concatenate([np.stack([rows, first], axis=1), np.stack([rows, last], axis=1)]).astype(float)
+    corners = (centres[:, None, :] + np.array([[-0.5, -0.5], [-0.5, 0.5], [0.5, -0.5], [0.5, 0.5]])).reshape(-1, 2)
     hull = ConvexHull(corners)
     return corners[hull.vertices], float(hull.volume)
 
