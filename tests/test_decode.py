@@ -1,4 +1,6 @@
 """The decoders on hand-made masks and probabilities whose right answer is known."""
+import dataclasses
+
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
@@ -372,3 +374,54 @@ def test_a_second_bridge_beside_the_first_between_the_same_pieces_is_not_drawn()
     added = out & ~m
     assert n_components(out) == 1
     assert added[13:30, 24:27].all() and not added[:, 30:].any()
+
+
+def test_the_rest_of_a_tip_beyond_a_short_gap_is_joined_where_the_network_calls_the_way_root():
+    from skimage.draw import line
+
+    m = np.zeros((40, 80), bool)
+    m[20, 5:50] = True  # a 1-px root ending at column 49
+    m[25, 53] = True  # the last pixel of its tip, bent off: 51 degrees off the root's line, 6.4 px away
+    settings = DecodeSettings()  # link_fragment_near_px = 10
+    way = line(20, 49, 25, 53)
+    prob = np.where(m, 0.95, 0.01).astype(np.float32)
+    prob[way] = 0.8  # the network calls the way root (a bridge region needs two roots: it has one)
+    prob[m] = 0.95
+    out = decode(m, prob, settings)
+    assert n_components(out) == 1
+    assert (out & ~m).sum() == 4 and out[way].all()  # the 4 px of the line between, at the root's 1-px width
+    # off (the setting's 0), no other rule joins it: it is not ahead within 45 degrees
+    assert n_components(decode(m, prob, dataclasses.replace(settings, link_fragment_near_px=0.0))) == 2
+    # without the network's support, nothing joins it
+    prob[way] = 0.1
+    prob[m] = 0.95
+    assert n_components(decode(m, prob, settings)) == 2
+
+
+def test_a_speck_near_a_roots_end_is_not_joined_without_the_network():
+    m = np.zeros((40, 80), bool)
+    m[18:23, 5:50] = True  # a 5-px root ending at column 49
+    m[27, 53] = True  # a speck 6 px from its end, off to the side
+    prob = np.where(m, 0.95, 0.05).astype(np.float32)
+    out = decode(m, prob)
+    assert (out == m).all()
+
+
+def test_a_far_speck_is_linked_only_nearly_straight_ahead():
+    """The network often draws a faint trail from a root's end to a speck in the soil; a
+    speck far off is a target only within link_fragment_deg (20) of the root's line."""
+    from skimage.draw import line
+
+    def case(row):
+        m = np.zeros((80, 100), bool)
+        m[40, 5:40] = True  # a 1-px root ending at column 39, pointing right
+        m[row, 64] = True  # a 1-px speck 25 columns on
+        prob = np.where(m, 0.95, 0.01).astype(np.float32)
+        prob[line(40, 39, row, 64)] = 0.4  # a faint trail to it: enough for a link (0.2), not for a bridge
+        prob[m] = 0.95
+        return m, prob
+
+    m, prob = case(40 + 12)  # 26 degrees off the root's line
+    assert (decode(m, prob) == m).all()
+    m, prob = case(40 + 5)  # 11 degrees off
+    assert n_components(decode(m, prob)) == 1
