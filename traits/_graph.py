@@ -133,10 +133,21 @@ class PixelGraph:
         ``kind``: 0 end point to end point, 1 junction to end point, 2 junction to
         junction, 3 a cycle (skan's ``branch_type``).
         """
-        src = np.array([self.path(i)[0] for i in range(self.n_paths)], np.int64)
-        dst = np.array([self.path(i)[-1] for i in range(self.n_paths)], np.int64)
+        ptr = self._ptr[: self.n_paths + 1]
+        if not self.n_paths:
+            empty = np.zeros(0, np.int64)
+            return {"src": empty, "dst": empty, "kind": empty.astype(int), "length": np.zeros(0)}
+        src, dst = self._nodes[ptr[:-1]], self._nodes[ptr[1:] - 1]
         ends = (self.degrees[src] == 1).astype(int) + (self.degrees[dst] == 1).astype(int)
         kind = np.where(ends == 2, 0, np.where(ends == 1, 1, 2))
         kind[src == dst] = 3
-        length = np.array([self.path_length(i) for i in range(self.n_paths)])
+        # every step between consecutive nodes of all paths at once; the steps from one
+        # path's last node to the next path's first are dropped
+        c = self.coordinates[self._nodes[ptr[0] : ptr[-1]]].astype(float)
+        step = np.hypot(*np.diff(c, axis=0).T)
+        inside = np.ones(len(step), bool)
+        inside[ptr[1:-1] - ptr[0] - 1] = False
+        cum = np.concatenate([[0.0], np.cumsum(np.where(inside, step, 0.0))])
+        first, last = ptr[:-1] - ptr[0], ptr[1:] - ptr[0] - 1
+        length = cum[last] - cum[first]
         return {"src": src, "dst": dst, "kind": kind, "length": length}

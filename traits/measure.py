@@ -53,7 +53,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from rootrepair.errors import RootRepairError
-from rootrepair.pixels import OFFSETS8, neighbour_counts
+from rootrepair.pixels import neighbour_counts
 
 EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -159,13 +159,15 @@ def _inscribed_diameter(mask: np.ndarray):
     """
     from scipy.spatial import cKDTree
 
-    # background pixels 8-adjacent to the foreground, from the foreground's own pixels
-    fg = np.argwhere(mask)
-    near = (fg[:, None, :] + np.array(OFFSETS8)[None]).reshape(-1, 2)
-    near = near[(near[:, 0] >= 0) & (near[:, 0] < mask.shape[0]) & (near[:, 1] >= 0) & (near[:, 1] < mask.shape[1])]
-    near = near[~mask[near[:, 0], near[:, 1]]]
-    flat = np.unique(near[:, 0] * mask.shape[1] + near[:, 1])
-    outline = np.stack([flat // mask.shape[1], flat % mask.shape[1]], axis=1)
+    # background pixels 8-adjacent to the foreground: the mask dilated by shifts (a 3 x 3
+    # square is a row step then a column step), less the mask
+    grown = mask.copy()
+    grown[1:] |= mask[:-1]
+    grown[:-1] |= mask[1:]
+    rows = grown.copy()
+    grown[:, 1:] |= rows[:, :-1]
+    grown[:, :-1] |= rows[:, 1:]
+    outline = np.argwhere(grown & ~mask)
     tree = cKDTree(outline) if len(outline) else None
 
     def at(points: np.ndarray) -> np.ndarray:
