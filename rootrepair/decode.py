@@ -551,25 +551,30 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
     if settings.link_pointing_px > 0:
         _link_pointing(mask, skel, labels, ends, dirs, sets, settings, added)
     if settings.link_fragment_near_px > 0 and settings.link_small_pieces:
-        _link_near_fragments(mask, prob, skel, labels, big, ends, sets, settings, added)
+        _link_near_fragments(mask, prob, skel, labels, big, ends, dirs, sets, settings, added)
     return added & ~mask
 
 
-def _link_near_fragments(mask, prob, skel, labels, big, ends, sets, settings, added) -> None:
+def _link_near_fragments(mask, prob, skel, labels, big, ends, dirs, sets, settings, added) -> None:
     """Join a root's end to the nearest fragment within ``link_fragment_near_px`` px when the
     network calls the way to it root (the geometric mean probability of the pixels between
     them is above ``threshold``): the rest of a root's tip, left beyond a short gap.
 
     Fragments are too small to have a direction of their own, so the other link rules
     leave most of them; a speck beside a root is not joined unless the network fills
-    the way to it.
+    the way to it. The root at the end may be at most 2 px wider than the fragment (a
+    thick root does not end in a speck: on real switchgrass masks, specks at the rough
+    edges of thick roots were joined otherwise, drawn as blobs of the root's width), and
+    the join is drawn no wider than the fragment.
     """
     from skimage.draw import line
 
     R = int(math.ceil(settings.link_fragment_near_px))
     h, w = mask.shape
     step_cost = -math.log(settings.threshold)
-    for e in ends:
+    for e, d in zip(ends, dirs):
+        if d is None:
+            continue
         er, ec = int(e[0]), int(e[1])
         r0, r1, c0, c1 = max(er - R, 0), min(er + R + 1, h), max(ec - R, 0), min(ec + R + 1, w)
         lab = labels[r0:r1, c0:c1]
@@ -590,8 +595,11 @@ def _link_near_fragments(mask, prob, skel, labels, big, ends, sets, settings, ad
         off = ~mask[rr, cc]
         if off.any() and -np.log(np.clip(prob[rr[off], cc[off]], 1e-4, 1.0)).mean() > step_cost:
             continue
+        radius, frag_radius = (local_radius(mask, skel, labels, p, settings.direction_px) for p in (e, t))
+        if radius > frag_radius + 1.0:
+            continue  # a root this much wider than the fragment does not end in it (a speck at a thick root's edge)
         sets.union(int(labels[er, ec]), int(labels[t[0], t[1]]))
-        draw_path(added, rr, cc, local_radius(mask, skel, labels, e, settings.direction_px))
+        draw_path(added, rr, cc, min(radius, frag_radius))
 
 
 def _on_root_lines(ends, dirs, on_piece, radius, cos_max):
@@ -735,6 +743,8 @@ def _link_pointing(mask, skel, labels, ends, dirs, sets, settings, added) -> Non
         if not ok.any():
             continue
         t = cand[ok][np.argmin(dist[ok])]
+        if not big[labels[t[0], t[1]]] and radius > local_radius(mask, skel, labels, t, settings.direction_px) + 1.0:
+            continue  # a thick root does not end in a speck
         if not sets.union(int(own), int(labels[t[0], t[1]])):
             continue
         rr, cc = line(r, c, int(t[0]), int(t[1]))

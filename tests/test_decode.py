@@ -425,3 +425,23 @@ def test_a_far_speck_is_linked_only_nearly_straight_ahead():
     assert (decode(m, prob) == m).all()
     m, prob = case(40 + 5)  # 11 degrees off
     assert n_components(decode(m, prob)) == 1
+
+
+def test_a_thick_root_does_not_end_in_a_speck():
+    from skimage.draw import line
+
+    def case(rows):
+        m = np.zeros((60, 100), bool)
+        m[rows, 5:60] = True  # a root ending at column 59
+        m[35, 61] = True  # a 1-px speck beyond its end, off to the side (not a link target ahead)
+        prob = np.where(m, 0.95, 0.01).astype(np.float32)
+        for r, c in np.argwhere(m[:, 50:60]) + (0, 50):  # the network calls the way root from anywhere near the end
+            rr, cc = line(int(r), int(c), 35, 61)
+            prob[rr, cc] = np.maximum(prob[rr, cc], 0.9)
+        prob[m] = 0.95
+        return m, decode(m, prob)
+
+    m, out = case(slice(25, 34))  # 9 px wide: the speck is no part of it
+    assert (out == m).all()
+    m, out = case(slice(32, 33))  # 1 px wide, 3 rows above the speck: the rest of its tip
+    assert n_components(out) == 1
