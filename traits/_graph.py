@@ -120,12 +120,12 @@ class PixelGraph:
         """Pixel indices of branch ``i``, from one end to the other."""
         return self._nodes[self._ptr[i] : self._ptr[i + 1]]
 
-    def path_coordinates(self, i: int) -> np.ndarray:
-        return self.coordinates[self.path(i)]
-
-    def path_length(self, i: int) -> float:
-        c = self.path_coordinates(i).astype(float)
-        return float(np.hypot(*np.diff(c, axis=0).T).sum()) if len(c) > 1 else 0.0
+    def chained(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every branch's pixel coordinates (float), one branch after another, and each
+        branch's first and last index into them."""
+        ptr = self._ptr[: self.n_paths + 1]
+        c = self.coordinates[self._nodes[ptr[0] : ptr[-1]]].astype(float)
+        return c, ptr[:-1] - ptr[0], ptr[1:] - ptr[0] - 1
 
     def branches(self) -> dict[str, np.ndarray]:
         """Per branch: its end nodes, their kind and the branch's length.
@@ -141,13 +141,10 @@ class PixelGraph:
         ends = (self.degrees[src] == 1).astype(int) + (self.degrees[dst] == 1).astype(int)
         kind = np.where(ends == 2, 0, np.where(ends == 1, 1, 2))
         kind[src == dst] = 3
-        # every step between consecutive nodes of all paths at once; the steps from one
-        # path's last node to the next path's first are dropped
-        c = self.coordinates[self._nodes[ptr[0] : ptr[-1]]].astype(float)
+        # every step between consecutive pixels of all branches at once
+        c, first, last = self.chained()
         step = np.hypot(*np.diff(c, axis=0).T)
-        inside = np.ones(len(step), bool)
-        inside[ptr[1:-1] - ptr[0] - 1] = False
-        cum = np.concatenate([[0.0], np.cumsum(np.where(inside, step, 0.0))])
-        first, last = ptr[:-1] - ptr[0], ptr[1:] - ptr[0] - 1
+        step[last[:-1]] = 0.0  # from one branch's last pixel to the next branch's first: no step
+        cum = np.concatenate([[0.0], np.cumsum(step)])
         length = cum[last] - cum[first]
         return {"src": src, "dst": dst, "kind": kind, "length": length}

@@ -233,11 +233,9 @@ def _smoothed_length(skel) -> float:
     """
     from scipy.ndimage import uniform_filter1d
 
-    ptr = skel._ptr[: skel.n_paths + 1]
     if not skel.n_paths:
         return 0.0
-    c = skel.coordinates[skel._nodes[ptr[0] : ptr[-1]]].astype(float)
-    first, last = ptr[:-1] - ptr[0], ptr[1:] - ptr[0] - 1
+    c, first, last = skel.chained()
     n = last - first + 1
     half = SMOOTHING_PX // 2
     span = n + 2 * half
