@@ -582,8 +582,8 @@ def _link_near_fragments(mask, prob, skel, labels, big, ends, dirs, sets, settin
         if not frag.any():
             continue
         own = sets.find(int(labels[er, ec]))
-        cand = np.argwhere(frag) + (r0, c0)
-        cand = cand[[sets.find(int(labels[r, c])) != own for r, c in cand]]
+        apart = [t for t in np.unique(lab[frag]) if sets.find(int(t)) != own]
+        cand = np.argwhere(frag & np.isin(lab, apart)) + (r0, c0)
         if not len(cand):
             continue
         dist = np.hypot(cand[:, 0] - er, cand[:, 1] - ec)
@@ -595,11 +595,20 @@ def _link_near_fragments(mask, prob, skel, labels, big, ends, dirs, sets, settin
         off = ~mask[rr, cc]
         if off.any() and -np.log(np.clip(prob[rr[off], cc[off]], 1e-4, 1.0)).mean() > step_cost:
             continue
-        radius, frag_radius = (local_radius(mask, skel, labels, p, settings.direction_px) for p in (e, t))
-        if radius > frag_radius + 1.0:
-            continue  # a root this much wider than the fragment does not end in it (a speck at a thick root's edge)
+        radius = local_radius(mask, skel, labels, e, settings.direction_px)
+        frag_radius = _fragment_radius_if_ends(mask, skel, labels, radius, t, settings)
+        if frag_radius is None:
+            continue
         sets.union(int(labels[er, ec]), int(labels[t[0], t[1]]))
         draw_path(added, rr, cc, min(radius, frag_radius))
+
+
+def _fragment_radius_if_ends(mask, skel, labels, radius, frag_px, settings) -> float | None:
+    """The half width of the fragment at ``frag_px``, or None where a root of half width
+    ``radius`` cannot end in it: a root more than 2 px wider than a fragment does not
+    (a speck at a thick root's rough edge is no part of it)."""
+    frag_radius = local_radius(mask, skel, labels, frag_px, settings.direction_px)
+    return None if radius > frag_radius + 1.0 else frag_radius
 
 
 def _on_root_lines(ends, dirs, on_piece, radius, cos_max):
@@ -743,8 +752,8 @@ def _link_pointing(mask, skel, labels, ends, dirs, sets, settings, added) -> Non
         if not ok.any():
             continue
         t = cand[ok][np.argmin(dist[ok])]
-        if not big[labels[t[0], t[1]]] and radius > local_radius(mask, skel, labels, t, settings.direction_px) + 1.0:
-            continue  # a thick root does not end in a speck
+        if not big[labels[t[0], t[1]]] and _fragment_radius_if_ends(mask, skel, labels, radius, t, settings) is None:
+            continue
         if not sets.union(int(own), int(labels[t[0], t[1]])):
             continue
         rr, cc = line(r, c, int(t[0]), int(t[1]))
