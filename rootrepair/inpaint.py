@@ -98,13 +98,16 @@ class InpaintSettings:
         return d
 
 
-def prepare_model(model: torch.nn.Module, settings: InpaintSettings) -> tuple[torch.nn.Module, torch.device]:
+def prepare_model(model: torch.nn.Module, settings: InpaintSettings, *, threads: int | None = None) -> tuple[torch.nn.Module, torch.device]:
+    """The model ready to run on the settings' device and runtime; ``threads`` overrides ``settings.threads``
+    (a worker process's share of the CPU, which is not part of the settings a manifest records)."""
     device = resolve_device(settings.device)
-    if settings.threads and device.type == "cpu":
-        torch.set_num_threads(settings.threads)
+    threads = settings.threads if threads is None else threads
+    if threads and device.type == "cpu":
+        torch.set_num_threads(threads)
     if resolve_runtime(settings.runtime, device) == "openvino":
         # 1.7x faster than torch on a 2-core CPU (benchmarks/results/backends_cpu.md)
-        return OpenVinoGenerator(model, bf16=use_bf16(device, settings.precision), threads=settings.threads), device
+        return OpenVinoGenerator(model, bf16=use_bf16(device, settings.precision), threads=threads), device
     # channels-last is faster on both: measured 3.0 s -> 2.1 s per 2500 x 1000 mask on 2 CPU cores
     model = model.to(device).eval().to(memory_format=torch.channels_last)
     return model, device
@@ -323,6 +326,11 @@ def _manifest_name(shard) -> str:
     return rio.MANIFEST_JSON if shard is None else f"manifest-shard-{shard[0]}-of-{shard[1]}.json"
 
 
+def _worker_manifest_name(shard, k: int, n: int) -> str:
+    """A worker process's own manifest while a folder is repaired by ``n`` processes (removed at the end)."""
+    return f"{Path(_manifest_name(shard)).stem}-worker-{k}-of-{n}.json"
+
+
 def read_manifest_entries(out_dir: Path) -> dict[str, dict]:
     """Entries of the folder's manifest and of any shard manifests, by input relative path."""
     entries: dict[str, dict] = {}
@@ -360,6 +368,7 @@ def repair_folder(
     on_start: Callable[[int], None] | None = None,
     on_image: Callable[[dict], None] | None = None,
     pipeline: bool = True,
+    workers: int = 1,
 ) -> FolderResult:
     """Repair every mask under ``input_path`` into ``output`` (default ``<INPUT>-repaired``).
 
@@ -367,6 +376,10 @@ def repair_folder(
     a file already repaired with the same input and model (per the manifest) is skipped
     unless ``force``; a bad file is recorded and the rest go on. The manifest
     (JSON + CSV) is rewritten after every file, so an interrupted run loses nothing.
+
+    ``workers`` > 1 repairs the files in that many processes side by side (CPU only), each
+    with its share of the CPU's threads (unless ``settings.threads`` says otherwise); the
+    files and the manifest are those of one process.
     """
     from rootrepair.models.checkpoint import load_generator
 
@@ -388,6 +401,20 @@ def repair_folder(
     rels = [p.relative_to(base).as_posix() for p in images]
     names = output_names(rels)
     chosen = select_shard(list(zip(images, rels)), shard)
+    if workers < 1:
+        raise RootRepairError(f"--workers must be >= 1, got {workers}")
+    workers = min(workers, len(chosen))
+    if workers > 1:
+        if resolve_device(settings.device).type != "cpu":
+            raise RootRepairError("--workers is for CPUs: on a GPU one process keeps it busy (use --workers 1)")
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RootRepairError(f"output {out_dir}: cannot be created ({exc.strerror})") from None
+        mname = _manifest_name(shard)
+        with FolderLock(out_dir / f".{Path(mname).stem}.lock"):
+            return _repair_in_processes(chosen, names, out_dir, mname, in_root, model_name, settings, overlays, force,
+                                        shard, skipped_files, on_start, on_image, workers)
     if settings.decoder == "topology":
         # the decoder's scikit-image modules load while the first mask goes through the
         # network (torch's kernels release the GIL): ~0.1 s off a fresh one-mask run
@@ -438,24 +465,36 @@ def _finish(mask, info, prob, sha, path, rel, out_rel, names, out_dir, card, set
     return fields, time.perf_counter() - t0
 
 
-def _repair_all(chosen, names, out_dir, mname, in_root, model, card, device, settings, overlays, force, shard,
-                skipped_files, on_start, on_image, pipeline: bool = True) -> FolderResult:
-    previous = {} if force else read_manifest_entries(out_dir)
-    record = settings.record()
-    header = {
+def _manifest_header(in_root, out_dir, card, settings, device, runtime: str, shard) -> dict:
+    return {
         "software": f"rootrepair {__version__}",
         "input": str(in_root),
         "output": str(out_dir.resolve()),
         "model": card["id"],
         "model_sha256": card.get("sha256"),
-        "settings": record,
+        "settings": settings.record(),
         "device": str(device),
-        "runtime": runtime_of(model),
+        "runtime": runtime,
         "shard": list(shard) if shard else None,
         "started": _dt.datetime.now().isoformat(timespec="seconds"),
     }
-    settings_key = json.dumps(record, sort_keys=True)  # a file is done only with the same settings
-    own = {e["input_rel"]: e for e in previous.values()} if shard is None else {}
+
+
+def _close_manifest(out_dir, mname, header, own: dict, failed: list, skipped_files, shard) -> None:
+    """The last write of a run's manifest; a whole-folder run folds in the manifests of earlier shard runs."""
+    if shard is None:
+        own = {**read_manifest_entries(out_dir), **own}
+    header["finished"] = _dt.datetime.now().isoformat(timespec="seconds")
+    header["skipped_not_images"] = [str(p) for p in skipped_files]
+    write_manifest(out_dir, mname, header, list(own.values()) + failed)
+
+
+def _repair_all(chosen, names, out_dir, mname, in_root, model, card, device, settings, overlays, force, shard,
+                skipped_files, on_start, on_image, pipeline: bool = True, *, worker: bool = False) -> FolderResult:
+    previous = {} if force else read_manifest_entries(out_dir)
+    header = _manifest_header(in_root, out_dir, card, settings, device, runtime_of(model), shard)
+    settings_key = json.dumps(header["settings"], sort_keys=True)  # a file is done only with the same settings
+    own = {e["input_rel"]: e for e in previous.values()} if shard is None and not worker else {}
     result = FolderResult([], [], [], out_dir / mname, [str(p) for p in skipped_files])
     if on_start:
         on_start(len(chosen))
@@ -527,11 +566,93 @@ def _repair_all(chosen, names, out_dir, mname, in_root, model, card, device, set
                     collect()
         finally:
             collect()  # even when interrupted: the file being written is finished and recorded
-    if shard is None:
-        # fold in the manifests of earlier shard runs so one manifest lists everything
-        merged = {**read_manifest_entries(out_dir), **own}
-        own = merged
-    header["finished"] = _dt.datetime.now().isoformat(timespec="seconds")
-    header["skipped_not_images"] = [str(p) for p in skipped_files]
-    write_manifest(out_dir, mname, header, list(own.values()) + result.failed)
+    if not worker:
+        _close_manifest(out_dir, mname, header, own, result.failed, skipped_files, shard)
+    return result
+
+
+# ------------------------------------------------------------------ worker processes
+
+_QUEUE = None  # a worker process's way to report each file to the parent
+
+
+def _worker_init(queue) -> None:
+    global _QUEUE
+    _QUEUE = queue
+
+
+def _worker_run(k, n, part, names, out_dir, in_root, model_name, settings, overlays, force, shard, threads) -> FolderResult:
+    """One worker process: its files, its own manifest, each file reported as it is done."""
+    from rootrepair.models.checkpoint import load_generator
+
+    model, card = load_generator(model_name)
+    model, device = prepare_model(model, settings, threads=threads)
+    return _repair_all(part, names, out_dir, _worker_manifest_name(shard, k, n), in_root, model, card, device, settings,
+                       overlays, force, shard, [], None, _QUEUE.put, worker=True)
+
+
+def _repair_in_processes(chosen, names, out_dir, mname, in_root, model_name, settings, overlays, force, shard,
+                         skipped_files, on_start, on_image, workers: int) -> FolderResult:
+    """``_repair_all`` over ``workers`` processes, each taking every ``workers``-th file.
+
+    Each worker writes its own manifest as it goes (an interrupted run loses nothing: the
+    next run reads them); at the end their entries go into the one manifest, in the
+    files' order, and the workers' manifests are removed.
+    """
+    import multiprocessing as mp
+    import os
+    import queue as queue_mod
+    from concurrent.futures import ProcessPoolExecutor
+
+    from rootrepair.models.checkpoint import load_generator
+
+    _, card = load_generator(model_name)  # the card for the manifest; a bad name fails here, before any process starts
+    threads = settings.threads or max(1, (os.cpu_count() or 1) // workers)
+    header = _manifest_header(in_root, out_dir, card, settings, "cpu", resolve_runtime(settings.runtime, torch.device("cpu")), shard)
+    header["workers"] = workers
+    previous = {} if force else read_manifest_entries(out_dir)
+    if on_start:
+        on_start(len(chosen))
+    ctx = mp.get_context("spawn")  # never fork a process that holds torch's threads
+    reports = ctx.Queue()
+
+    def drain(block: bool) -> None:
+        while True:
+            try:
+                entry = reports.get(timeout=0.1) if block else reports.get_nowait()
+            except queue_mod.Empty:
+                return
+            if on_image:
+                on_image(entry)
+
+    results: list[FolderResult] = []
+    errors: list[BaseException] = []
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(reports,)) as pool:
+        futures = [pool.submit(_worker_run, k, workers, chosen[k::workers], names, out_dir, in_root, model_name,
+                               settings, overlays, force, shard, threads) for k in range(workers)]
+        while not all(f.done() for f in futures):
+            drain(block=True)
+        for f in futures:
+            try:
+                results.append(f.result())
+            except BaseException as exc:  # noqa: BLE001 - reported after the other workers' files are recorded
+                errors.append(exc)
+    drain(block=False)
+    done = {e["input_rel"]: e for r in results for e in r.done + r.skipped}
+    failed = {e["input_rel"]: e for r in results for e in r.failed}
+    own = {e["input_rel"]: e for e in previous.values()} if shard is None else {}
+    for _, rel in chosen:
+        if rel in done:
+            own[rel] = done[rel]
+    result = FolderResult([e for r in results for e in r.done], [e for r in results for e in r.skipped],
+                          [failed[rel] for _, rel in chosen if rel in failed], out_dir / mname, [str(p) for p in skipped_files])
+    if errors:
+        # the files the workers finished stay listed in their own manifests; the next run skips them
+        raise RootRepairError(f"a worker process stopped: {errors[0]!r}; files it finished are kept, run again to go on")
+    write_manifest(out_dir, mname, header, list(own.values()) + result.failed)  # before the workers' manifests go
+    for k in range(workers):
+        worker_manifest = out_dir / _worker_manifest_name(shard, k, workers)
+        worker_manifest.unlink(missing_ok=True)
+        worker_manifest.with_suffix(".csv").unlink(missing_ok=True)
+    _close_manifest(out_dir, mname, header, own, result.failed, skipped_files, shard)
     return result

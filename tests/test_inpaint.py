@@ -272,7 +272,9 @@ def test_openvino_gives_the_same_repair_within_tolerance(tmp_path):
     assert np.abs(predict_probability(ov32, mask, InpaintSettings(device="cpu")) - ref).max() < 1e-3
     ov16 = OpenVinoGenerator(load_generator()[0], bf16=True, cache=tmp_path)  # read from the cache
     fast = predict_probability(ov16, mask, InpaintSettings(device="cpu"))
-    assert np.abs(fast - ref).max() < 0.05
+    # bf16 rounding depends on the CPU: largest change 0.013 on a Xeon with AMX, 0.11 on an
+    # AMD EPYC with AVX512-BF16 (torch's bf16 autocast there: 0.036); what counts is the mask
+    assert np.abs(fast - ref).max() < 0.15
     a, b = decode(mask, ref), decode(mask, fast)
     assert (a != b).sum() <= 0.002 * a.sum()  # the same tolerance as torch's bf16
 
@@ -299,3 +301,41 @@ def test_pipelined_folder_is_byte_identical_to_a_serial_run(tmp_path):
     assert runs[True][0] == runs[False][0]
     assert runs[True][1] == runs[False][1]
     assert [e["input_rel"] for e in runs[True][1]] == ["p0.png", "p1.png", "p2.png", "p3.png", "p1b.png"]  # failures last
+
+
+def test_two_worker_processes_give_the_files_and_manifest_of_one(tmp_path):
+    """--workers 2: the same repaired files and manifest entries as one process, a bad file recorded in its place, no worker manifests left."""
+    src = np.zeros((96, 96), bool)
+    src[10:86, 30] = True
+    season = tmp_path / "season"
+    season.mkdir()
+    for i in range(3):
+        m = src.copy()
+        m[40 + 5 * i : 42 + 5 * i, 30] = False  # a 2-px gap, a different place per file
+        Image.fromarray((m * 255).astype(np.uint8)).save(season / f"p{i}.png")
+    (season / "p1b.png").write_bytes(b"not a png")
+    s = InpaintSettings(tile=64, overlap=16, threads=1, device="cpu")
+    runs = {}
+    for workers in (1, 2):
+        out = tmp_path / f"out-{workers}"
+        seen = []
+        res = repair_folder(season, out, settings=s, workers=workers, on_image=seen.append)
+        assert len(res.done) == 3 and len(res.failed) == 1 and len(seen) == 4
+        files = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*.png"))}
+        entries = json.loads((out / "manifest.json").read_text())["files"]
+        runs[workers] = files, [{k: v for k, v in e.items() if k not in ("seconds", "input")} for e in entries]
+        assert sorted(p.name for p in out.glob("manifest*")) == ["manifest.csv", "manifest.json"]
+    assert len(runs[1][0]) == 6  # 3 masks + 3 overlays
+    assert runs[2][0] == runs[1][0]
+    assert runs[2][1] == runs[1][1]
+    assert [e["input_rel"] for e in runs[2][1]] == ["p0.png", "p1.png", "p2.png", "p1b.png"]  # failures last
+    # a re-run with workers skips everything
+    res = repair_folder(season, tmp_path / "out-2", settings=s, workers=2)
+    assert len(res.skipped) == 3 and not res.done
+
+
+def test_workers_must_be_positive(tmp_path, model_path):
+    season = tmp_path / "season"
+    _season(season)
+    with pytest.raises(RootRepairError, match="--workers"):
+        repair_folder(season, tmp_path / "out", model_name=str(model_path), workers=0)
