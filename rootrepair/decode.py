@@ -46,7 +46,16 @@ Two decoders:
      probability of the pixels between them is above ``threshold``: a tip's last pixels
      beyond a short gap are too small to have a direction, and were the largest share of
      the components left on clean fibrous masks with occlusion gaps.
-  6. Added regions that touch no input pixel are dropped: never an isolated speck.
+  6. *Notches* (``notch_px``, ``notch_level``): where an occluder bit into a root's side
+     without cutting it, pixels the network is confident about (above ``notch_level``)
+     inside the mask's closing with a disc of ``notch_px`` px fill the notch, provided
+     each group touches one root only (``notches``). On clean occlusion gaps (n = 20 per
+     preset) this raised gap recall from 0.63 to 0.71 (chickpea) and 0.57 to 0.64
+     (fibrous) for 0.006-0.013 more false-positive pixels per gap pixel, and lowered the
+     tips error (0.034 -> 0.027, 0.105 -> 0.092); on 31 real switchgrass masks with
+     occlusion gaps, gap recall 0.25 -> 0.36, tips error 0.28 -> 0.23, length error
+     0.21 -> 0.19. Components are never changed by it.
+  7. Added regions that touch no input pixel are dropped: never an isolated speck.
 
 With ``mode="add"`` every input pixel is kept; ``mode="replace"`` also drops input
 pixels whose probability is below ``threshold`` (the network's own clean-up).
@@ -87,6 +96,8 @@ class DecodeSettings:
     direction_px: int = 10  # skeleton px behind an end point that give its direction
     link_fragment_near_px: float = 10.0  # join a root's end to a fragment this close where the network calls the way root (0: off)
     link_fragment_deg: float = 20.0  # a fragment farther off is a link target only within this angle of the end's direction
+    notch_px: int = 5  # fill notches: confident pixels inside the mask's closing with a disc of this radius (0: off)
+    notch_level: float = 0.8  # ... where the probability exceeds this
 
     def __post_init__(self):
         if self.decoder not in DECODERS:
@@ -106,6 +117,8 @@ class DecodeSettings:
                 raise RootRepairError(f"{name} must be in (0, 90], got {getattr(self, name)}")
         if self.link_pointing_px < 0 or self.link_fragment_near_px < 0:
             raise RootRepairError("link_pointing_px and link_fragment_near_px must be >= 0 (0: off)")
+        if self.notch_px < 0 or not 0.0 < self.notch_level < 1.0:
+            raise RootRepairError(f"notch_px must be >= 0 (0: off) and notch_level in (0, 1), got {self.notch_px}, {self.notch_level}")
 
 
 def decode(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = DecodeSettings(), *, mode: str = "add") -> np.ndarray:
@@ -137,6 +150,8 @@ def decode(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Decode
         added = bridges(mask, prob, high=settings.threshold, low=settings.low, min_piece_px=settings.min_piece_px,
                         fragments=settings.link_small_pieces)
         added |= link_ends(mask | added, prob, settings)
+        if settings.notch_px:
+            added |= notches(mask | added, prob, settings.notch_px, settings.notch_level, settings.min_piece_px)
         added = _touching(added, mask)
     kept = mask if mode == "add" else mask & (prob > settings.threshold)
     return kept | added
@@ -778,6 +793,91 @@ def _centred(end, skel, labels, radius: float) -> np.ndarray:
     pts = pts[depth == depth.max()]
     near = pts[np.argmin(np.hypot(pts[:, 0] + r0 - r, pts[:, 1] + c0 - c))]
     return near + (r0, c0)
+
+
+def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 0.8, min_piece_px: int = 10) -> np.ndarray:
+    """(M, N) bool: the pixels that fill notches in the roots of ``mask`` where the network is confident.
+
+    An occluder that bites into a root's side without cutting it leaves a notch: no piece is
+    joined by filling it, so bridges and links leave it, and its pixels stay missing (on
+    clean occlusion gaps about a third of the missing pixels were such). A pixel fills a
+    notch when the network's probability there exceeds ``level`` and it lies inside the
+    closing of the mask's roots (pieces of ``min_piece_px`` or more) with a disc of
+    ``radius`` px (a concavity of the outline no wider than the disc, not a bump beyond
+    it); each connected group of such pixels must touch exactly one piece of the mask near
+    it, and that a root: two roots running side by side are never joined across the space
+    between them, even where they meet far away, and no speck is joined. Where the fill closes a notch's mouth but not
+    its bottom, the hole it makes (lying inside the closing) is filled too: it would be a
+    loop in the skeleton; a hole the mask had before gets only its confident pixels, as
+    any notch. Worked out on windows around groups of candidate pixels, so it costs
+    little on a large mask.
+    """
+    from skimage.morphology import disk
+
+    mask = np.asarray(mask, bool)
+    out = np.zeros(mask.shape, bool)
+    region, n = ndi.label((prob > level) & ~mask, structure=EIGHT)
+    if not n:
+        return out
+    labels, big = _piece_labels(mask, min_piece_px)
+    roots = big[labels]  # the closing is of roots: a speck beside a root makes no notch
+    background, nb = ndi.label(~mask)  # 4-connected, as holes are
+    was_hole = np.ones(nb + 1, bool)
+    was_hole[np.concatenate([background[0], background[-1], background[:, 0], background[:, -1]])] = False
+    was_hole[0] = False
+    ball = disk(radius).astype(bool)
+    reach = 2 * radius + 1  # the closing at a pixel depends on the mask within 2 x radius of it
+    h, w = mask.shape
+    boxes = np.array([(sl[0].start - reach, sl[0].stop + reach, sl[1].start - reach, sl[1].stop + reach)
+                      for sl in ndi.find_objects(region)])
+    for ids in _overlapping_groups(boxes, reach):
+        r0, r1 = max(int(boxes[ids, 0].min()), 0), min(int(boxes[ids, 1].max()), h)
+        c0, c1 = max(int(boxes[ids, 2].min()), 0), min(int(boxes[ids, 3].max()), w)
+        m, rm = mask[r0:r1, c0:c1], roots[r0:r1, c0:c1]
+        closed = ndi.binary_closing(np.pad(rm, radius), structure=ball)[radius:-radius, radius:-radius]
+        own = np.isin(region[r0:r1, c0:c1], ids + 1) & closed
+        if not own.any():
+            continue
+        pieces, _ = ndi.label(own, structure=EIGHT)
+        add = np.zeros(m.shape, bool)
+        for j, sl in enumerate(ndi.find_objects(pieces), start=1):
+            # a notch is in one root: the group touches one piece of the mask near it (two
+            # roots side by side are two pieces there even where they meet far away) and
+            # that piece is a root, not a speck
+            a0, a1 = max(sl[0].start - reach, 0), min(sl[0].stop + reach, m.shape[0])
+            b0, b1 = max(sl[1].start - reach, 0), min(sl[1].stop + reach, m.shape[1])
+            piece = pieces[a0:a1, b0:b1] == j
+            near, _ = ndi.label(m[a0:a1, b0:b1], structure=EIGHT)
+            touched = np.unique(near[ndi.binary_dilation(piece, structure=EIGHT)])
+            touched = touched[touched > 0]
+            if len(touched) == 1 and rm[a0:a1, b0:b1][near == touched[0]].any():
+                add[a0:a1, b0:b1] |= piece
+        if not add.any():
+            continue
+        # holes the fill made: background regions now enclosed (not reaching the window's
+        # edge) that were not holes of the mask before, each wholly inside the closing
+        bg, nw = ndi.label(~(m | add))
+        made = np.ones(nw + 1, bool)
+        made[np.concatenate([bg[0], bg[-1], bg[:, 0], bg[:, -1]])] = False
+        made[np.unique(bg[was_hole[background[r0:r1, c0:c1]] & (bg > 0)])] = False
+        made[np.unique(bg[(bg > 0) & ~closed])] = False
+        made[0] = False
+        out[r0:r1, c0:c1] |= add | made[bg]
+    return out
+
+
+def _overlapping_groups(boxes: np.ndarray, cell: int) -> list[np.ndarray]:
+    """Indices of boxes (r0, r1, c0, c1) grouped where they overlap, directly or through
+    others, on a grid of ``cell`` px (boxes sharing a cell count as overlapping)."""
+    lo = np.maximum(boxes, 0) // cell
+    hi = (np.maximum(boxes, 1) - 1) // cell
+    grid = np.zeros((int(hi[:, 1].max()) + 1, int(hi[:, 3].max()) + 1), bool)
+    for (a, _, c, _), (_, b, _, d) in zip(lo, hi):
+        grid[a : b + 1, c : d + 1] = True
+    cells, _ = ndi.label(grid)
+    group = cells[lo[:, 0], lo[:, 2]]
+    order = np.argsort(group, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(group[order])) + 1)
 
 
 def _touching(added: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from rootrepair.decode import DecodeSettings, bridges, decode, draw_path, end_direction, end_points, link_ends
+from rootrepair.decode import DecodeSettings, bridges, decode, draw_path, end_direction, end_points, link_ends, notches
 from rootrepair.errors import RootRepairError
 
 EIGHT = np.ones((3, 3), bool)
@@ -445,3 +445,51 @@ def test_a_thick_root_does_not_end_in_a_speck():
     assert (out == m).all()
     m, out = case(slice(32, 33))  # 1 px wide, 3 rows above the speck: the rest of its tip
     assert n_components(out) == 1
+
+
+def _bitten_band():
+    """An 11-px root (rows 15..25) with a notch 5 wide and 5 deep bitten into its top (rows 15..19, cols 40..44)."""
+    m = np.zeros((40, 100), bool)
+    m[15:26, 5:95] = True
+    m[15:20, 40:45] = False
+    return m
+
+
+def test_a_notch_in_a_roots_side_is_filled_where_the_network_is_sure():
+    m = _bitten_band()
+    prob = m.astype(np.float32)
+    prob[15:20, 40:45] = 0.95
+    added = decode(m, prob) & ~m
+    # a disc of radius 5 reaches into a 5-px-wide notch only with its last pixel (one row
+    # under a 7-px row): the closing holds rows 16..19 of the notch, not its mouth row 15
+    expected = np.zeros_like(m)
+    expected[16:20, 40:45] = True
+    assert (added == expected).all()
+    # not where the network is unsure (below notch_level 0.8), and not with the step off
+    prob[15:20, 40:45] = 0.7
+    assert (decode(m, prob) == m).all()
+    prob[15:20, 40:45] = 0.95
+    assert (decode(m, prob, DecodeSettings(notch_px=0)) == m).all()
+
+
+def test_a_notch_fill_never_joins_two_roots_side_by_side():
+    m = np.zeros((40, 100), bool)
+    m[10:15, 5:95] = True
+    m[18:23, 5:95] = True  # a second root 3 px below
+    prob = m.astype(np.float32)
+    prob[15:18, 30:60] = 0.95  # inside the closing of the two, and the network is sure
+    assert not notches(m, prob).any()
+
+
+def test_a_hole_left_behind_a_filled_mouth_is_filled_too():
+    m = np.zeros((40, 100), bool)
+    m[15:30, 5:95] = True
+    m[18:23, 40:47] = False  # a cavity inside the root ...
+    m[15:18, 42:45] = False  # ... open to the top through a 3-px mouth
+    prob = m.astype(np.float32)
+    prob[15:18, 42:45] = 0.95  # the network is sure of the mouth only
+    added = notches(m, prob)
+    expected = np.zeros_like(m)
+    expected[16:18, 42:45] = True  # the mouth below its top row (the disc's last pixel reaches row 15)
+    expected[18:23, 40:47] = True  # the cavity it closed off: a hole inside the closing
+    assert (added == expected).all()
