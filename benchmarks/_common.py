@@ -84,3 +84,15 @@ def beats(a, b) -> list[str]:
         p = stats.ttest_rel(x, y).pvalue if len(x) > 1 and not np.allclose(x, y) else float("nan")
         out.append(f"{k} {'yes' if better else 'NO'} (p={p:.2g})")
     return out
+
+
+def network_runtime() -> str:
+    """What runs the network by default here (runtime and precision), for results that depend on it."""
+    import torch
+
+    from rootrepair.inpaint import InpaintSettings, use_bf16
+    from rootrepair.models.openvino_runtime import resolve_runtime
+
+    s = InpaintSettings(device="cpu")
+    device = torch.device("cpu")
+    return f"{resolve_runtime(s.runtime, device)} {'bf16' if use_bf16(device, s.precision) else 'fp32'}"

@@ -17,7 +17,7 @@ import time
 
 import pandas as pd
 
-from _common import RESULTS, beats, best_time, held_out_mask, write
+from _common import RESULTS, beats, best_time, held_out_mask, network_runtime, write
 
 SHOWN = ("rel_comp_diff", "betti0_error", "false_joins", "fp_per_gap_px", "gap_recall", "cldice", "length_err", "tips_err")
 
@@ -85,7 +85,8 @@ def main() -> None:
         table, per = quality(args.n)
         per.to_csv(RESULTS / "decoders_per_sample.csv", index=False)
         body += (
-            f"\n\nImage level, n = {args.n} per setting (held-out evaluation seeds), methods run in `add` mode. "
+            f"\n\nImage level, n = {args.n} per setting (held-out evaluation seeds), methods run in `add` mode; "
+            f"the network ran on {network_runtime()} (the default here). "
             "Lower is better for betti0_error, fp_per_gap_px, length_err, tips_err. Per-sample values: "
             "`decoders_per_sample.csv`.\n\n" + table
         )

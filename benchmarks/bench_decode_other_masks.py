@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import beats, write
+from _common import beats, network_runtime, write
 
 SHOWN = ("rel_comp_diff", "betti0_error", "false_joins", "fp_per_gap_px", "gap_recall", "length_err", "tips_err")
 
@@ -77,7 +77,8 @@ def main() -> None:
                 wins.append(f"- {setting}: " + "; ".join(beats(topo, link)))
     body = [
         f"Image level, n = {args.n} masks per setting (held-out synthetic systems, seeds from 3,000,000), "
-        "methods in `add` mode; `default` is the shipped default model with the default (topology) decoder. "
+        f"methods in `add` mode; `default` is the shipped default model with the default (topology) decoder, "
+        f"the network on {network_runtime()} (the default here). "
         "Lower is better except rel_comp_diff and gap_recall.", "",
         "| setting | method | " + " | ".join(SHOWN) + " |", "|---" * (len(SHOWN) + 2) + "|",
         *(f"| {r['setting']} | {r['method']} | " + " | ".join(f"{r[k]:.3f}" for k in SHOWN) + " |" for r in rows), "",

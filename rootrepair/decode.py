@@ -51,8 +51,8 @@ Two decoders:
      inside the mask's closing with a disc of ``notch_px`` px fill the notch, provided
      each group touches one root only (``notches``). On clean occlusion gaps (n = 20 per
      preset) this raised gap recall from 0.63 to 0.71 (chickpea) and 0.57 to 0.64
-     (fibrous) for 0.006-0.013 more false-positive pixels per gap pixel, and lowered the
-     tips error (0.034 -> 0.027, 0.105 -> 0.092); on 31 real switchgrass masks with
+     (fibrous) for 0.005-0.012 more false-positive pixels per gap pixel, and lowered the
+     tips error (0.034 -> 0.030, 0.105 -> 0.093); on 31 real switchgrass masks with
      occlusion gaps, gap recall 0.25 -> 0.36, tips error 0.28 -> 0.23, length error
      0.21 -> 0.19. Components are never changed by it.
   7. Added regions that touch no input pixel are dropped: never an isolated speck.
