@@ -13,7 +13,6 @@ import argparse
 import time
 import warnings
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 

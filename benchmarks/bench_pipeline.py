@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from _common import best_time, held_out_mask, write
+from _common import best_time, held_out_mask, network_runtime, write
 
 
 def main() -> None:
@@ -28,10 +28,10 @@ def main() -> None:
     args = ap.parse_args()
     from rootrepair import io as rio
     from rootrepair.decode import decode
-    from rootrepair.inpaint import InpaintSettings, overlay, predict_probability, prepare_model, repair_folder, use_bf16
+    from rootrepair.inpaint import InpaintSettings, overlay, predict_probability, prepare_model, repair_folder
     from rootrepair.metrics import components
     from rootrepair.models.checkpoint import load_generator
-    from rootrepair.models.openvino_runtime import openvino_available, resolve_runtime
+    from rootrepair.models.openvino_runtime import openvino_available
 
     mask = held_out_mask()
     mp = mask.size / 1e6
@@ -50,8 +50,7 @@ def main() -> None:
             model, device = prepare_model(load_generator()[0], s)
             t = best_time(lambda: probs.__setitem__((runtime, precision), predict_probability(model, mask, s, device=device)), args.repeats)
             rows.append((f"network, tiled + blended ({runtime} {precision})", t))
-        auto = InpaintSettings(device="cpu")
-        default = (resolve_runtime(auto.runtime, device), "bf16" if use_bf16(device, auto.precision) else "fp32")
+        default = tuple(network_runtime().split())  # (runtime, precision) of the default settings here
         prob = probs[default]
         rows.append(("decode (topology)", best_time(lambda: decode(mask, prob), args.repeats)))
         rep = decode(mask, prob)

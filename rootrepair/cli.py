@@ -294,13 +294,12 @@ def inpaint_cli(
     Example: rootrepair inpaint season2/   (writes season2-repaired/)
     """
     with _errors():
-        from rootrepair.inpaint import InpaintSettings, default_output, repair_folder
+        from rootrepair.inpaint import InpaintSettings, check_workers, default_output, repair_folder
 
         settings = InpaintSettings(tile=tile, overlap=overlap, batch=batch, decoder=decode, threshold=threshold, mode=mode, fragments=fragments,
                                    device=device, threads=threads, precision=precision, foreground=foreground, runtime=runtime,
                                    max_pixels=max_pixels)
-        if workers < 1:
-            raise RootRepairError(f"--workers must be >= 1, got {workers}")
+        check_workers(workers)  # before the progress bar starts
         out_dir = output or default_output(input_path)
         t0 = time.perf_counter()
         with _progress() as bar:

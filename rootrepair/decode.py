@@ -822,9 +822,7 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
     labels, big = _piece_labels(mask, min_piece_px)
     roots = big[labels]  # the closing is of roots: a speck beside a root makes no notch
     background, nb = ndi.label(~mask)  # 4-connected, as holes are
-    was_hole = np.ones(nb + 1, bool)
-    was_hole[np.concatenate([background[0], background[-1], background[:, 0], background[:, -1]])] = False
-    was_hole[0] = False
+    was_hole = _enclosed(background, nb)
     ball = disk(radius).astype(bool)
     reach = 2 * radius + 1  # the closing at a pixel depends on the mask within 2 x radius of it
     h, w = mask.shape
@@ -857,13 +855,19 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
         # holes the fill made: background regions now enclosed (not reaching the window's
         # edge) that were not holes of the mask before, each wholly inside the closing
         bg, nw = ndi.label(~(m | add))
-        made = np.ones(nw + 1, bool)
-        made[np.concatenate([bg[0], bg[-1], bg[:, 0], bg[:, -1]])] = False
+        made = _enclosed(bg, nw)
         made[np.unique(bg[was_hole[background[r0:r1, c0:c1]] & (bg > 0)])] = False
         made[np.unique(bg[(bg > 0) & ~closed])] = False
-        made[0] = False
         out[r0:r1, c0:c1] |= add | made[bg]
     return out
+
+
+def _enclosed(labels: np.ndarray, n: int) -> np.ndarray:
+    """Per label 0..n, whether its region reaches no edge of the array (a hole); label 0 never."""
+    inside = np.ones(n + 1, bool)
+    inside[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = False
+    inside[0] = False
+    return inside
 
 
 def _overlapping_groups(boxes: np.ndarray, cell: int) -> list[np.ndarray]:

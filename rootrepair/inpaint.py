@@ -401,34 +401,39 @@ def repair_folder(
     rels = [p.relative_to(base).as_posix() for p in images]
     names = output_names(rels)
     chosen = select_shard(list(zip(images, rels)), shard)
-    if workers < 1:
-        raise RootRepairError(f"--workers must be >= 1, got {workers}")
-    workers = min(workers, len(chosen))
+    workers = min(check_workers(workers), len(chosen))
     if workers > 1:
         if resolve_device(settings.device).type != "cpu":
             raise RootRepairError("--workers is for CPUs: on a GPU one process keeps it busy (use --workers 1)")
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise RootRepairError(f"output {out_dir}: cannot be created ({exc.strerror})") from None
-        mname = _manifest_name(shard)
-        with FolderLock(out_dir / f".{Path(mname).stem}.lock"):
+
+        def run() -> FolderResult:
             return _repair_in_processes(chosen, names, out_dir, mname, in_root, model_name, settings, overlays, force,
                                         shard, skipped_files, on_start, on_image, workers)
-    if settings.decoder == "topology":
-        # the decoder's scikit-image modules load while the first mask goes through the
-        # network (torch's kernels release the GIL): ~0.1 s off a fresh one-mask run
-        threading.Thread(target=_import_decoder, daemon=True).start()
-    model, card = load_generator(model_name)
-    model, device = prepare_model(model, settings)
+    else:
+        if settings.decoder == "topology":
+            # the decoder's scikit-image modules load while the first mask goes through the
+            # network (torch's kernels release the GIL): ~0.1 s off a fresh one-mask run
+            threading.Thread(target=_import_decoder, daemon=True).start()
+        model, card = load_generator(model_name)
+        model, device = prepare_model(model, settings)
+
+        def run() -> FolderResult:
+            return _repair_all(chosen, names, out_dir, mname, in_root, model, card, device, settings, overlays, force,
+                               shard, skipped_files, on_start, on_image, pipeline)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RootRepairError(f"output {out_dir}: cannot be created ({exc.strerror})") from None
     mname = _manifest_name(shard)
     with FolderLock(out_dir / f".{Path(mname).stem}.lock"):
-        return _repair_all(chosen, names, out_dir, mname, in_root, model, card, device, settings, overlays, force,
-                           shard, skipped_files, on_start, on_image, pipeline)
+        return run()
+
+
+def check_workers(workers: int) -> int:
+    """``workers`` when it is a valid number of worker processes (>= 1); else a one-line error."""
+    if workers < 1:
+        raise RootRepairError(f"--workers must be >= 1, got {workers}")
+    return workers
 
 
 def _finish(mask, info, prob, sha, path, rel, out_rel, names, out_dir, card, settings, settings_key, overlays) -> tuple[dict, float]:
