@@ -138,7 +138,7 @@ def traits_cli(
     folder: Path = typer.Argument(Path("."), help="Masks to measure (a folder, walked recursively, or one file)."),
     compare: Optional[Path] = typer.Option(None, "--compare", help="Expert-corrected masks, matched by relative path and file stem."),
     before: Optional[Path] = typer.Option(None, "--before", help="The masks before repair (read from the inpaint manifest when not given)."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="XLSX to write (CSV files go beside it). Default: <FOLDER>-traits.xlsx"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="XLSX to write (CSV files go beside it), or a folder to write <FOLDER>-traits.xlsx into. Default: <FOLDER>-traits.xlsx beside FOLDER"),
     qc: Optional[Path] = typer.Option(None, "--qc", help="Write one QC picture per mask to this folder."),
     dpi: Optional[float] = typer.Option(None, "--dpi", help="Scan resolution; reports mm instead of pixels."),
     px_size_mm: Optional[float] = typer.Option(None, "--px-size-mm", help="Pixel size in mm; reports mm instead of pixels."),
@@ -155,7 +155,9 @@ def traits_cli(
     Example: rootrepair traits season2-repaired/ --compare expert/ -o season2.xlsx
     """
     with _errors():
-        from rootrepair.report import before_folder_from_manifest, build_report, measure_folder, write_report
+        from rootrepair.report import (
+            before_folder_from_manifest, build_report, check_report_targets, measure_folder, report_path, write_report,
+        )
         from rootrepair.traits import TraitSettings
 
         settings = TraitSettings(
@@ -175,8 +177,9 @@ def traits_cli(
                 if src is not None and Path(src).is_dir() and (qc.resolve() == Path(src).resolve() or Path(src).resolve() in qc.resolve().parents):
                     raise RootRepairError(f"--qc {qc} is inside the measured folder {src}: the next run would measure "
                                           "the QC pictures; choose a folder outside it")
-        if output is None:
-            output = folder.resolve().parent / f"{folder.resolve().name}-traits.xlsx"
+        output = report_path(output, folder)
+        check_report_targets(output, comparison=before is not None or compare is not None, overwrite=force,
+                             html=html_report)
         failures: list[tuple[str, str]] = []
         measured = {}
         for name, path in (("after", folder), ("before", before), ("expert", compare)):
@@ -224,9 +227,7 @@ def traits_cli(
 def _write_html(report, measured, output: Path, folder: Path, qc, foreground: str, force: bool) -> Path:
     from rootrepair.html_report import page_inputs, write_html_report
 
-    html_path = output.with_suffix(".html")
-    if html_path.exists() and not force:
-        raise RootRepairError(f"{html_path} exists; pass --force to replace it, or -o to write elsewhere")
+    html_path = output.with_suffix(".html")  # checked by check_report_targets before measuring
     files, header = page_inputs(report, measured, folder)
     return write_html_report(report, html_path, files=files, header=header, qc_dir=qc, foreground=foreground)
 

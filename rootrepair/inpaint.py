@@ -384,6 +384,7 @@ def repair_folder(
     from rootrepair.models.checkpoint import load_generator
 
     input_path = Path(input_path)
+    rio.check_foreground(settings.foreground)
     if not input_path.exists():
         raise RootRepairError(f"{input_path}: no such file or folder")
     out_dir = Path(output) if output is not None else default_output(input_path)

@@ -150,6 +150,12 @@ def binarise(grey: np.ndarray) -> np.ndarray:
     return grey > (float(lo) + float(hi)) / 2.0
 
 
+def check_foreground(foreground: str) -> None:
+    """Refuse a --foreground value other than auto, white or black (before any file is read)."""
+    if foreground not in FOREGROUND_CHOICES:
+        raise RootRepairError(f"--foreground must be one of {', '.join(FOREGROUND_CHOICES)}, got {foreground!r}")
+
+
 def read_mask(path: str | os.PathLike, *, foreground: str = "auto", max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, MaskInfo]:
     """Read an image file as a boolean foreground mask.
 
@@ -174,8 +180,7 @@ def read_mask(path: str | os.PathLike, *, foreground: str = "auto", max_pixels: 
     MaskReadError
         The file is missing, unreadable, not an image, or not 2-D.
     """
-    if foreground not in FOREGROUND_CHOICES:
-        raise RootRepairError(f"foreground must be one of {FOREGROUND_CHOICES}, got {foreground!r}")
+    check_foreground(foreground)
     path = Path(path)
     if path.is_symlink() and not path.exists():
         raise MaskReadError(f"{path}: broken link (it points to {os.readlink(path)}, which does not exist)")

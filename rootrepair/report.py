@@ -66,6 +66,7 @@ def measure_folder(
     ``qc_dir``: write one QC picture per mask there (mirroring sub-folders).
     """
     folder = Path(folder)
+    rio.check_foreground(foreground)
     images, skipped = masks_in(folder)
     if only is not None:
         wanted = set(only)
@@ -203,20 +204,42 @@ def build_report(
     return TraitReport(traits, comparison, summary, settings_df, unmatched, mismatch)
 
 
-def write_report(report: TraitReport, xlsx: Path, *, overwrite: bool = False) -> list[Path]:
-    """Write the XLSX and one CSV per table beside it (``<stem>-<table>.csv``)."""
+def report_path(output: Path | None, folder: Path) -> Path:
+    """Where the spreadsheet goes: ``<FOLDER>-traits.xlsx`` beside FOLDER by default, that name inside
+    ``output`` when ``output`` is a folder (an existing one, or a name without a suffix), else ``output``."""
+    name = f"{Path(folder).resolve().name}-traits.xlsx"
+    if output is None:
+        return Path(folder).resolve().parent / name
+    output = Path(output)
+    if output.is_dir() or not output.suffix:
+        return output / name
+    return output
+
+
+def check_report_targets(xlsx: Path, *, comparison: bool, overwrite: bool = False, html: bool = False) -> list[Path]:
+    """The files ``write_report`` (and the HTML page) will write; refuses a name not ending in .xlsx and, unless
+    ``overwrite``, a file that is there already. Called before measuring so that a long run never ends in a refusal."""
     xlsx = Path(xlsx)
     if xlsx.suffix.lower() != ".xlsx":
         raise RootRepairError(f"{xlsx}: the output must end in .xlsx (CSV files are written beside it)")
+    names = ["traits"] + (["comparison"] if comparison else []) + ["summary"]
+    targets = [xlsx] + [xlsx.with_name(f"{xlsx.stem}-{name}.csv") for name in names]
+    existing = [p for p in targets + ([xlsx.with_suffix(".html")] if html else []) if p.exists()]
+    if existing and not overwrite:
+        raise RootRepairError(f"{existing[0]} exists; pass --force to replace it, or -o to write elsewhere")
+    return targets
+
+
+def write_report(report: TraitReport, xlsx: Path, *, overwrite: bool = False) -> list[Path]:
+    """Write the XLSX and one CSV per table beside it (``<stem>-<table>.csv``)."""
+    xlsx = Path(xlsx)
+    targets = check_report_targets(xlsx, comparison=report.comparison is not None, overwrite=overwrite)
     tables = {"traits": report.traits}
     if report.comparison is not None:
         tables["comparison"] = report.comparison
     tables["summary"] = report.summary
     tables["settings"] = report.settings
-    targets = [xlsx] + [xlsx.with_name(f"{xlsx.stem}-{name}.csv") for name in tables if name != "settings"]
-    existing = [p for p in targets if p.exists()]
-    if existing and not overwrite:
-        raise RootRepairError(f"{existing[0]} exists; pass --force to replace it, or -o to write elsewhere")
+    xlsx.parent.mkdir(parents=True, exist_ok=True)
     rio.write_excel(xlsx, **tables)
     for name, frame in tables.items():
         if name != "settings":

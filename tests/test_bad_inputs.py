@@ -34,8 +34,19 @@ def _hashes(root):
 from tests.test_inpaint import model_path  # noqa: E402,F401  (the Bridge stand-in network as a checkpoint: a fixture)
 
 
+@pytest.fixture(scope="module")
+def bomb_tiff(tmp_path_factory):
+    """A TIFF that claims 60000 x 60000 px: refused before decoding (was a 26.8 GiB MemoryError).
+    Written once per module (55,000 tiles take seconds to write), its bytes reused."""
+    path = tmp_path_factory.mktemp("bomb") / "bomb.tif"
+    with tifffile.TiffWriter(path) as tw:
+        tw.write(shape=(60000, 60000), dtype=np.uint8, compression="zlib", tile=(256, 256),
+                 data=iter([np.zeros((256, 256), np.uint8)] * ((60000 + 255) // 256) ** 2))
+    return path.read_bytes()
+
+
 @pytest.fixture
-def hostile(tmp_path):
+def hostile(tmp_path, bomb_tiff):
     d = tmp_path / "season"
     d.mkdir()
     good = {
@@ -63,10 +74,7 @@ def hostile(tmp_path):
     }
     for name, data in bad.items():
         (d / name).write_bytes(data)
-    # a TIFF that claims 60000 x 60000 px: refused before decoding (was a 26.8 GiB MemoryError)
-    with tifffile.TiffWriter(d / "bomb.tif") as tw:
-        tw.write(shape=(60000, 60000), dtype=np.uint8, compression="zlib", tile=(256, 256),
-                 data=iter([np.zeros((256, 256), np.uint8)] * ((60000 + 255) // 256) ** 2))
+    (d / "bomb.tif").write_bytes(bomb_tiff)
     (d / "notes.txt").write_text("not an image")
     os.symlink(d / "missing.png", d / "dangling.png")  # a broken link
     os.symlink(d / "loop.png", d / "loop.png") if sys.platform != "win32" else None  # a link to itself
@@ -147,6 +155,7 @@ def test_traits_refuses_qc_inside_the_measured_folder(hostile):
         (["--threshold", "1.5"], "threshold"),
         (["--decode", "magic"], "decoder"),
         (["--max-pixels", "0"], "--max-pixels"),
+        (["--foreground", "dark"], "--foreground"),
     ],
 )
 def test_inpaint_options_are_validated_in_one_line(hostile, model_path, tmp_path, args, says):
@@ -155,10 +164,11 @@ def test_inpaint_options_are_validated_in_one_line(hostile, model_path, tmp_path
     assert len([ln for ln in r.output.splitlines() if ln.startswith("error")]) == 1
 
 
-@pytest.mark.parametrize("args, says", [(["--dpi", "1e-300"], "--dpi"), (["--dpi", "inf"], "--dpi"), (["--px-size-mm", "-2"], "--px-size-mm")])
+@pytest.mark.parametrize("args, says", [(["--foreground", "dark"], "--foreground"), (["--dpi", "1e-300"], "--dpi"), (["--dpi", "inf"], "--dpi"), (["--px-size-mm", "-2"], "--px-size-mm")])
 def test_traits_options_are_validated(hostile, args, says):
     r = runner.invoke(app, ["traits", str(hostile / "good.png"), *args])
     assert r.exit_code == 1 and says in r.output and "Traceback" not in r.output
+    assert "failed:" not in r.output  # refused before any file was read
 
 
 def test_output_that_is_a_file_and_a_bad_model_file_are_one_line(hostile, tmp_path):

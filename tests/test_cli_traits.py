@@ -59,6 +59,37 @@ def test_traits_refuses_to_overwrite(season):
     assert runner.invoke(app, args + ["--force"]).exit_code == 0
 
 
+def test_traits_refuses_before_measuring(season, monkeypatch):
+    """An existing spreadsheet or a bad name is refused before a single mask is measured."""
+    import rootrepair.report as report
+
+    def boom(*a, **k):
+        raise AssertionError("measured although the output was refused")
+
+    out = season / "t.xlsx"
+    out.write_bytes(b"someone's work")
+    monkeypatch.setattr(report, "measure_folder", boom)
+    r = runner.invoke(app, ["traits", str(season / "expert"), "-o", str(out)])
+    assert r.exit_code == 1 and "--force" in r.output
+    assert out.read_bytes() == b"someone's work"
+    r = runner.invoke(app, ["traits", str(season / "expert"), "-o", str(season / "t.csv")])
+    assert r.exit_code == 1 and "must end in .xlsx" in r.output
+    (season / "expert-traits.html").write_text("old page")
+    r = runner.invoke(app, ["traits", str(season / "expert"), "--report"])
+    assert r.exit_code == 1 and "expert-traits.html exists" in r.output
+
+
+def test_traits_output_folder_gets_the_default_name(season):
+    r = runner.invoke(app, ["traits", str(season / "expert"), "-o", str(season / "results")])
+    assert r.exit_code == 0, r.output
+    assert (season / "results" / "expert-traits.xlsx").exists()
+    assert (season / "results" / "expert-traits-summary.csv").exists()
+    (season / "made").mkdir()
+    r = runner.invoke(app, ["traits", str(season / "expert"), "-o", str(season / "made")])
+    assert r.exit_code == 0, r.output
+    assert (season / "made" / "expert-traits.xlsx").exists()
+
+
 def test_traits_in_mm(season):
     out = season / "mm.xlsx"
     r = runner.invoke(app, ["traits", str(season / "expert"), "-o", str(out), "--dpi", "254"])
