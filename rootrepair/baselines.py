@@ -38,16 +38,16 @@ def link_repair(
     probability instead of a straight line, with the same end points, directions and widths.
     """
     from skimage.draw import line
-    from skimage.morphology import skeletonize
 
     from rootrepair.decode import draw_path, end_direction, end_points, local_radius
+    from rootrepair.pixels import skeleton
 
     mask = np.asarray(mask, bool)
     out = mask.copy()
     if not mask.any():
         return out
     labels, _ = ndi.label(mask, structure=np.ones((3, 3), bool))
-    skel = skeletonize(mask)
+    skel = skeleton(mask)
     cos_max = math.cos(math.radians(max_angle_deg))
     h, w = mask.shape
     R = int(max_distance)

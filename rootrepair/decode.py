@@ -69,7 +69,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from rootrepair.errors import RootRepairError
-from rootrepair.pixels import OFFSETS8, neighbour_counts
+from rootrepair.pixels import OFFSETS8, neighbour_counts, skeleton
 
 EIGHT = np.ones((3, 3), bool)
 DECODERS = ("topology", "threshold")
@@ -147,14 +147,39 @@ def decode(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Decode
     if settings.decoder == "threshold":
         added = (prob > settings.threshold) & ~mask
     else:
-        added = bridges(mask, prob, high=settings.threshold, low=settings.low, min_piece_px=settings.min_piece_px,
-                        fragments=settings.link_small_pieces)
-        added |= link_ends(mask | added, prob, settings)
-        if settings.notch_px:
-            added |= notches(mask | added, prob, settings.notch_px, settings.notch_level, settings.min_piece_px)
-        added = _touching(added, mask)
+        added = np.zeros(mask.shape, bool)
+        box = _around_foreground(mask, settings)
+        if box is not None:
+            added[box] = _topology(mask[box], prob[box], settings)
     kept = mask if mode == "add" else mask & (prob > settings.threshold)
     return kept | added
+
+
+def _topology(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings) -> np.ndarray:
+    """The pixels the topology decoder adds: steps 1-7 of the module's description."""
+    added = bridges(mask, prob, high=settings.threshold, low=settings.low, min_piece_px=settings.min_piece_px,
+                    fragments=settings.link_small_pieces)
+    added |= link_ends(mask | added, prob, settings)
+    if settings.notch_px:
+        added |= notches(mask | added, prob, settings.notch_px, settings.notch_level, settings.min_piece_px)
+    return _touching(added, mask)
+
+
+def _around_foreground(mask: np.ndarray, settings: DecodeSettings) -> tuple[slice, slice] | None:
+    """The box around the mask's foreground widened by as far as any step looks beyond a root
+    (a link's search radius twice over, a bridge's and a notch's margins); None for an empty mask.
+
+    Every addition touches the mask, and every step works in windows around roots, their
+    ends and the regions that touch them, so decoding the box gives the whole image's
+    result (a candidate region reaching farther than the margin is cut at it), in the box's time.
+    """
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return None
+    margin = 2 * int(math.ceil(max(settings.link_radius, settings.link_pointing_px))) + 4 * settings.notch_px + 32
+    h, w = mask.shape
+    return (slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, h)),
+            slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, w)))
 
 
 # --------------------------------------------------------------------- bridges
@@ -167,6 +192,32 @@ def _piece_labels(mask: np.ndarray, min_piece_px: int) -> tuple[np.ndarray, np.n
     big = np.bincount(labels[mask], minlength=n + 1) >= min_piece_px  # foreground only: a fraction of the pixels
     big[0] = False
     return labels, big
+
+
+def _lookup(labels: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``np.isin(labels, wanted)`` for non-negative integer labels, by a table (several times faster)."""
+    table = np.zeros(int(max(labels.max(initial=0), np.max(wanted, initial=0))) + 1, bool)
+    table[wanted] = True
+    return table[labels]
+
+
+def _labels_beside(own: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The non-zero labels on ``own``'s pixels and their 8 neighbours (sorted, unique), i.e.
+    ``labels`` under the 8-connected dilation of ``own``, gathered at its pixels only."""
+    h, w = own.shape
+    padded = np.zeros((h + 2, w + 2), labels.dtype)
+    padded[1:-1, 1:-1] = labels
+    rr, cc = np.nonzero(own)
+    found = np.unique(np.concatenate([padded[rr + 1 + dr, cc + 1 + dc] for dr in (-1, 0, 1) for dc in (-1, 0, 1)]))
+    return found[found > 0]
+
+
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of a small 1-D array, without its overhead (the same value: the middle
+    one, or the mean of the two middle ones)."""
+    v = np.sort(values)
+    n = len(v)
+    return float(v[n // 2]) if n % 2 else float((v[n // 2 - 1] + v[n // 2]) / 2)
 
 
 def _neighbour_pairs(region: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -222,7 +273,10 @@ def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float
     ids = np.flatnonzero(keep)
     # the most probable region first: where a second region joins the same pieces near it,
     # it would close a small loop (a ladder's second rung) and is left out
-    ids = ids[np.argsort(-ndi.mean(prob, region, ids), kind="stable")] if len(ids) else ids
+    if len(ids):
+        at = np.flatnonzero(cand)  # the regions' pixels: a small share of the image (ndi.mean scans all of it)
+        sums = np.bincount(region.ravel()[at], prob.ravel()[at].astype(np.float64), minlength=n + 1)
+        ids = ids[np.argsort(-sums[ids] / np.bincount(region.ravel()[at], minlength=n + 1)[ids], kind="stable")]
     return _bridge_paths(mask, pieces, prob, region, ids, touched >= 2, reach, high)
 
 
@@ -247,8 +301,7 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         c0, c1 = max(sl[1].start - reach - 2, 0), min(sl[1].stop + reach + 2, w)
         own = region[r0:r1, c0:c1] == i
         lab, _ = ndi.label(pieces[r0:r1, c0:c1], structure=EIGHT)
-        joined = np.unique(lab[ndi.binary_dilation(own, structure=EIGHT)])
-        joined = joined[joined > 0]
+        joined = _labels_beside(own, lab)
         if len(joined) < 2:
             continue
         if out[r0:r1, c0:c1].any():  # already joined right here by a more probable bridge?
@@ -267,7 +320,7 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
             # the pieces meet elsewhere and no root ends here (a bump on a rough edge
             # is no root's end): a region between two roots that pass by, not a gap
             continue
-        in_joined = np.isin(lab, joined)
+        in_joined = _lookup(lab, joined)
         inside = own | in_joined
         # paths run from skeleton to skeleton, down the middle of the roots and of the region
         middle = ndi.distance_transform_edt(inside)
@@ -294,7 +347,7 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         # a city-block distance (one distance transform instead of reach dilations)
         zone = (ndi.distance_transform_cdt(~own, metric="taxicab") <= reach) & in_joined
         near = zone & skel
-        radius = float(np.median(edt[near])) if near.any() else 1.0
+        radius = _median(edt[near]) if near.any() else 1.0
         sub = np.zeros(own.shape, bool)
         draw_path(sub, path[:, 0], path[:, 1], radius)
         # where the network is confident the root is wider than the path, believe it, up to
@@ -487,8 +540,6 @@ class _Sets:
 
 def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = DecodeSettings()) -> np.ndarray:
     """(M, N) bool: pixels of the accepted links between end points and other pieces of ``mask``."""
-    from skimage.morphology import skeletonize
-
     mask = np.asarray(mask, bool)
     added = np.zeros(mask.shape, bool)
     R = int(math.ceil(settings.link_radius))
@@ -497,7 +548,7 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
     labels, big = _piece_labels(mask, settings.min_piece_px)
     if not big.any() or labels.max() < 2:
         return added
-    skel = skeletonize(mask)
+    skel = skeleton(mask)
     ends = end_points(skel)
     cos_max = math.cos(math.radians(settings.link_angle_deg))
     cos_fragment = math.cos(math.radians(min(settings.link_angle_deg, settings.link_fragment_deg)))
@@ -821,8 +872,7 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
         return out
     labels, big = _piece_labels(mask, min_piece_px)
     roots = big[labels]  # the closing is of roots: a speck beside a root makes no notch
-    background, nb = ndi.label(~mask)  # 4-connected, as holes are
-    was_hole = _enclosed(background, nb)
+    was_hole = _holes(mask)
     ball = disk(radius).astype(bool)
     reach = 2 * radius + 1  # the closing at a pixel depends on the mask within 2 x radius of it
     h, w = mask.shape
@@ -833,7 +883,7 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
         c0, c1 = max(int(boxes[ids, 2].min()), 0), min(int(boxes[ids, 3].max()), w)
         m, rm = mask[r0:r1, c0:c1], roots[r0:r1, c0:c1]
         closed = ndi.binary_closing(np.pad(rm, radius), structure=ball)[radius:-radius, radius:-radius]
-        own = np.isin(region[r0:r1, c0:c1], ids + 1) & closed
+        own = _lookup(region[r0:r1, c0:c1], ids + 1) & closed
         if not own.any():
             continue
         pieces, _ = ndi.label(own, structure=EIGHT)
@@ -846,8 +896,7 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
             b0, b1 = max(sl[1].start - reach, 0), min(sl[1].stop + reach, m.shape[1])
             piece = pieces[a0:a1, b0:b1] == j
             near, _ = ndi.label(m[a0:a1, b0:b1], structure=EIGHT)
-            touched = np.unique(near[ndi.binary_dilation(piece, structure=EIGHT)])
-            touched = touched[touched > 0]
+            touched = _labels_beside(piece, near)
             if len(touched) == 1 and rm[a0:a1, b0:b1][near == touched[0]].any():
                 add[a0:a1, b0:b1] |= piece
         if not add.any():
@@ -856,9 +905,24 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
         # edge) that were not holes of the mask before, each wholly inside the closing
         bg, nw = ndi.label(~(m | add))
         made = _enclosed(bg, nw)
-        made[np.unique(bg[was_hole[background[r0:r1, c0:c1]] & (bg > 0)])] = False
+        made[np.unique(bg[was_hole[r0:r1, c0:c1] & (bg > 0)])] = False
         made[np.unique(bg[(bg > 0) & ~closed])] = False
         out[r0:r1, c0:c1] |= add | made[bg]
+    return out
+
+
+def _holes(mask: np.ndarray) -> np.ndarray:
+    """(M, N) bool: the mask's holes (background 4-connected regions that reach no edge of the image).
+
+    Labelled on the box around the foreground with a 1-px margin: a background region
+    inside the box that reaches none of its edges reaches none of the image's.
+    """
+    out = np.zeros(mask.shape, bool)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(rows):
+        box = np.s_[max(rows[0] - 1, 0) : rows[-1] + 2, max(cols[0] - 1, 0) : cols[-1] + 2]
+        background, n = ndi.label(~mask[box])  # 4-connected, as holes are
+        out[box] = _enclosed(background, n)[background]
     return out
 
 
@@ -889,7 +953,7 @@ def _touching(added: np.ndarray, mask: np.ndarray) -> np.ndarray:
     region, n = ndi.label(added, structure=EIGHT)
     if not n:
         return added
-    pairs = _neighbour_pairs(region, mask.astype(np.int32))
+    pairs = _neighbour_pairs(region, mask.view(np.uint8))
     keep = np.zeros(n + 1, bool)
     keep[pairs[:, 0]] = True
     return keep[region]

@@ -493,3 +493,56 @@ def test_a_hole_left_behind_a_filled_mouth_is_filled_too():
     expected[16:18, 42:45] = True  # the mouth below its top row (the disc's last pixel reaches row 15)
     expected[18:23, 40:47] = True  # the cavity it closed off: a hole inside the closing
     assert (added == expected).all()
+
+
+def test_a_mask_far_out_in_a_large_image_is_repaired_as_in_a_small_one():
+    """The decoder works on the box around the foreground: the same repair wherever the roots lie,
+    at the image's edge or 500 px from it, with a faint probability trail reaching far beyond."""
+    m, top = band_with_gap(width=3)
+    m[5:8, 60:62] = True  # a speck
+    prob = m.astype(np.float32) * 0.95
+    prob[12:28, 40:52] = 0.9
+    prob[30:40, :] = 0.35  # faint network response along the bottom edge
+    small = decode(m, prob)
+    assert n_components(small) == 2  # the gap bridged, the speck left alone
+    for r, c in ((0, 0), (500, 700), (1160, 1380)):
+        big_m = np.zeros((1200, 1500), bool)
+        big_p = np.zeros((1200, 1500), np.float32)
+        big_m[r : r + 40, c : c + 120] = m
+        big_p[r : r + 40, c : c + 120] = prob
+        out = decode(big_m, big_p)
+        assert (out[r : r + 40, c : c + 120] == small).all()
+        assert out.sum() == small.sum()
+    assert (decode(np.zeros((50, 50), bool), np.full((50, 50), 0.9, np.float32)) == 0).all()
+
+
+def test_holes_of_a_mask_are_found_wherever_it_lies():
+    from rootrepair.decode import _holes
+
+    m = np.zeros((30, 30), bool)
+    m[0:5, 0:5] = True
+    m[1:4, 1:4] = False  # a ring at the image's corner: its 9 px inside are a hole
+    m[10:20, 10:13] = True  # a C, open to the right: no hole
+    m[10:13, 10:20] = True
+    m[17:20, 10:20] = True
+    holes = _holes(m)
+    expected = np.zeros_like(m)
+    expected[1:4, 1:4] = True
+    assert (holes == expected).all()
+    m[10:20, 17:20] = True  # close the C: its 4 x 4 inside (rows 13..16, cols 13..16) becomes a hole
+    expected[13:17, 13:17] = True
+    assert (_holes(m) == expected).all()
+    assert not _holes(np.zeros((5, 5), bool)).any()
+
+
+def test_skeleton_on_the_foregrounds_box_is_skimages():
+    from skimage.morphology import skeletonize
+
+    from rootrepair.pixels import skeleton
+
+    rng = np.random.default_rng(3)
+    for shape, box in (((80, 90), np.s_[0:30, 0:90]), ((80, 90), np.s_[40:70, 20:50]), ((80, 90), np.s_[50:80, 60:90])):
+        m = np.zeros(shape, bool)
+        m[box] = ndi.binary_opening(rng.random(m[box].shape) < 0.6)
+        assert (skeleton(m) == skeletonize(m)).all()
+    assert not skeleton(np.zeros((4, 4), bool)).any()
