@@ -201,7 +201,7 @@ def traits_cli(
             _report_failures(ft.failures, ft.skipped)
             failures += ft.failures
             if not len(ft.table):
-                raise RootRepairError(f"{path}: no readable masks (PNG, TIFF, JPEG or BMP) found")
+                raise RootRepairError(f"{path}: no readable masks (PNG, TIFF, JPEG, BMP, GIF or WebP) found")
             measured[name] = ft
         report = build_report(measured["after"], settings, before=measured.get("before"), expert=measured.get("expert"))
         for key, why in report.size_mismatch.items():

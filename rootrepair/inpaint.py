@@ -396,7 +396,7 @@ def repair_folder(
         raise RootRepairError(f"output {out_dir} must be outside the input folder {input_path} (and not contain it)")
     images, skipped_files = rio.list_images(input_path)
     if not images:
-        raise RootRepairError(f"{input_path}: no masks (PNG, TIFF, JPEG or BMP) found")
+        raise RootRepairError(f"{input_path}: no masks (PNG, TIFF, JPEG, BMP, GIF or WebP) found")
     base = input_path if input_path.is_dir() else input_path.parent
     # paths relative to the folder as walked: a link to a file elsewhere keeps its own name
     rels = [p.relative_to(base).as_posix() for p in images]

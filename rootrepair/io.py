@@ -26,7 +26,8 @@ from rootrepair.errors import MaskReadError, RootRepairError
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
-IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+WRITTEN_AS_PNG = (".jpg", ".jpeg", ".gif", ".webp")  # lossy, or palette formats PNG holds exactly
 FOREGROUND_CHOICES = ("auto", "white", "black")
 MAX_PIXELS = 400_000_000  # larger images are refused before decoding (--max-pixels): a 60000^2 TIFF asks 27 GiB
 
@@ -162,7 +163,7 @@ def read_mask(path: str | os.PathLike, *, foreground: str = "auto", max_pixels: 
     Parameters
     ----------
     path : path-like
-        PNG, TIFF (single page, 8/16-bit), JPEG or BMP; grey, RGB, RGBA or palette.
+        PNG, TIFF (single page, 8/16-bit), JPEG, BMP, GIF or WebP (one frame); grey, RGB, RGBA or palette.
     foreground : {"auto", "white", "black"}
         Which class is the root. ``auto`` takes the minority class and warns
         (``PolarityWarning``) when that means black roots on white, or when the
@@ -324,8 +325,8 @@ def mask_to_pixels(mask: np.ndarray, info: MaskInfo | None = None) -> np.ndarray
 
 
 def output_suffix(path: Path) -> str:
-    """JPEG is lossy and would blur a mask: repaired JPEG masks are written as PNG."""
-    return ".png" if path.suffix.lower() in (".jpg", ".jpeg") else path.suffix
+    """JPEG (and lossy WebP) would blur a mask: repaired JPEG, WebP and GIF masks are written as PNG."""
+    return ".png" if path.suffix.lower() in WRITTEN_AS_PNG else path.suffix
 
 
 _PIL_FORMATS = {".png": "PNG", ".bmp": "BMP", ".jpg": "JPEG", ".jpeg": "JPEG"}

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tifffile
@@ -63,6 +65,21 @@ def test_jpeg_artefacts_are_thresholded_at_half_range(tmp_path):
     Image.fromarray((m * 255).astype(np.uint8)).save(tmp_path / "a.jpg", quality=70)
     got, _ = rio.read_mask(tmp_path / "a.jpg")
     assert (got != m).mean() < 0.02
+
+
+def test_gif_and_webp_masks_are_read_and_written_back_as_png(tmp_path):
+    m = np.zeros((40, 40), bool)
+    m[10:30, 18:22] = True
+    Image.fromarray((m * 255).astype(np.uint8)).save(tmp_path / "a.gif")
+    Image.fromarray((m * 255).astype(np.uint8)).save(tmp_path / "b.webp", lossless=True)
+    assert np.array_equal(rio.read_mask(tmp_path / "a.gif")[0], m)
+    assert np.array_equal(rio.read_mask(tmp_path / "b.webp")[0], m)
+    assert rio.output_suffix(Path("a.gif")) == ".png" and rio.output_suffix(Path("b.WEBP")) == ".png"
+    assert rio.output_suffix(Path("c.tif")) == ".tif"
+    frames = [Image.fromarray((m * 255).astype(np.uint8)), Image.fromarray((~m * 255).astype(np.uint8))]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    with pytest.raises(rio.MaskReadError, match="multi-frame"):
+        rio.read_mask(tmp_path / "anim.gif")
 
 
 def test_binarise_rule():
