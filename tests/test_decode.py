@@ -546,3 +546,33 @@ def test_skeleton_on_the_foregrounds_box_is_skimages():
         m[box] = ndi.binary_opening(rng.random(m[box].shape) < 0.6)
         assert (skeleton(m) == skeletonize(m)).all()
     assert not skeleton(np.zeros((4, 4), bool)).any()
+
+
+def _cut_lump():
+    """A 7-px root (rows 17..23) with a lump (rows 10..30, cols 40..60), cut through by a 3-px stripe (cols 49..51)."""
+    truth = np.zeros((40, 100), bool)
+    truth[17:24, 5:95] = True
+    truth[10:31, 40:61] = True
+    m = truth.copy()
+    m[:, 49:52] = False
+    return truth, m
+
+
+def test_the_rest_of_a_bridged_gap_fills_like_a_notch_at_the_gap_level():
+    truth, m = _cut_lump()
+    prob = m.astype(np.float32)
+    prob[10:31, 49:52] = 0.65  # the network: probably root all along the cut, not sure enough for a notch
+    added = decode(m, prob) & ~m
+    # the bridge runs at the thin root's width (rows 17..23 and a little); the rest of the cut
+    # inside the lump is a slit on each side, inside the closing: filled at notch_gap_level 0.6,
+    # all but the slits' mouth rows 10 and 30, which a disc of 5 px does not reach
+    expected = np.zeros_like(m)
+    expected[11:30, 49:52] = True
+    assert (added == expected).all()
+    # with the gap level off only the bridge is drawn (the thin root's rows 17..23, widened
+    # a little where the network is sure): the slits stay open, rows 11..14 empty
+    added = decode(m, prob, DecodeSettings(notch_gap_level=0.0)) & ~m
+    assert not added[11:15, 49:52].any() and added[17:24, 49:52].all()
+    # below the gap level nothing beyond the bridge is filled either
+    prob[10:17, 49:52] = 0.55
+    assert not (decode(m, prob) & ~m)[11:15, 49:52].any()
