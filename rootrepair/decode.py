@@ -166,12 +166,13 @@ def decode(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Decode
 
 def _topology(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings) -> np.ndarray:
     """The pixels the topology decoder adds: steps 1-7 of the module's description."""
-    added, gaps = bridges(mask, prob, high=settings.threshold, low=settings.low, min_piece_px=settings.min_piece_px,
-                          fragments=settings.link_small_pieces, regions=True)
+    gap_level = settings.notch_gap_level if settings.notch_px and settings.notch_gap_level else None
+    added = bridges(mask, prob, high=settings.threshold, low=settings.low, min_piece_px=settings.min_piece_px,
+                    fragments=settings.link_small_pieces, rest_above=gap_level)
+    added, rest = added if gap_level is not None else (added, None)
     added |= link_ends(mask | added, prob, settings)
     if settings.notch_px:
-        added |= notches(mask | added, prob, settings.notch_px, settings.notch_level, settings.min_piece_px,
-                         also=gaps & ~added & (prob > settings.notch_gap_level) if settings.notch_gap_level else None)
+        added |= notches(mask | added, prob, settings.notch_px, settings.notch_level, settings.min_piece_px, also=rest)
     return _touching(added, mask)
 
 
@@ -248,9 +249,10 @@ def _neighbour_pairs(region: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float = 0.3, min_piece_px: int = 10, reach: int = 10,
-            fragments: bool = True, regions: bool = False):
+            fragments: bool = True, rest_above: float | None = None):
     """(M, N) bool: the candidate regions that join two or more pieces of ``mask``, redrawn.
-    With ``regions``, also the pixels (outside ``mask``) of the regions that were drawn.
+    With ``rest_above``, also the pixels of the drawn regions (outside ``mask``) whose
+    probability exceeds it: the rest of the gaps the bridges joined.
 
     A candidate region is a connected region of pixels outside ``mask`` with probability
     above ``low``; it is kept when its peak probability exceeds ``high`` and it touches at
@@ -275,7 +277,7 @@ def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float
     cand = fresh | (mask & ~pieces) if fragments else fresh
     region, n = ndi.label(cand, structure=EIGHT)
     if not n:
-        return (np.zeros(mask.shape, bool),) * 2 if regions else np.zeros(mask.shape, bool)
+        return np.zeros(mask.shape, bool) if rest_above is None else (np.zeros(mask.shape, bool),) * 2
     touched = np.bincount(_neighbour_pairs(region, np.where(pieces, labels, 0))[:, 0], minlength=n + 1)  # pieces per region
     keep = np.zeros(n + 1, bool)
     keep[np.unique(region[fresh & (prob > high)])] = True  # seeded by the network, never by a fragment
@@ -288,11 +290,12 @@ def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float
         at = np.flatnonzero(cand)  # the regions' pixels: a small share of the image (ndi.mean scans all of it)
         sums = np.bincount(region.ravel()[at], prob.ravel()[at].astype(np.float64), minlength=n + 1)
         ids = ids[np.argsort(-sums[ids] / np.bincount(region.ravel()[at], minlength=n + 1)[ids], kind="stable")]
-    out, drawn = _bridge_paths(mask, pieces, prob, region, ids, touched >= 2, reach, high)
-    return (out, _lookup(region, np.array(drawn, int)) & fresh) if regions else out
+    out, rest = _bridge_paths(mask, pieces, prob, region, ids, touched >= 2, reach, high, rest_above)
+    return out if rest_above is None else (out, rest)
 
 
-def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int = 10, high: float = 0.5) -> np.ndarray:
+def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int = 10, high: float = 0.5,
+                  rest_above: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Each region that joins local pieces, redrawn as its most probable paths between them.
 
     The network's probability is often wider than the root across a gap, and a repair
@@ -305,7 +308,7 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
     from skimage.morphology import skeletonize
 
     out = np.zeros(mask.shape, bool)
-    drawn = []
+    rest = None if rest_above is None else np.zeros(mask.shape, bool)
     h, w = mask.shape
     slices = ndi.find_objects(region)
     for i in ids:
@@ -381,8 +384,9 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
             more = more[np.argsort(-key, kind="stable")[:room]]
         sub.flat[more] = True
         out[r0:r1, c0:c1] |= sub & ~m
-        drawn.append(i)
-    return out, drawn
+        if rest is not None:
+            rest[r0:r1, c0:c1] |= own & ~m & ~sub & (p_win > rest_above)
+    return out, rest
 
 
 # --------------------------------------------------------------------- end points
