@@ -231,9 +231,10 @@ def _median(values: np.ndarray) -> float:
     return float(v[n // 2]) if n % 2 else float((v[n // 2 - 1] + v[n // 2]) / 2)
 
 
-def _neighbour_pairs(region: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """(K, 2) unique (region id, label) pairs of 8-adjacent pixels, both non-zero."""
-    rr, cc = np.nonzero(region)
+def _neighbour_pairs(region: np.ndarray, labels: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+    """(K, 2) unique (region id, label) pairs of 8-adjacent pixels, both non-zero.
+    ``where``: ``region > 0`` as a bool array, when the caller has it (nonzero is faster on bools)."""
+    rr, cc = np.nonzero(region if where is None else where)
     ids = region[rr, cc]
     h, w = labels.shape
     pairs = []
@@ -278,7 +279,7 @@ def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float
     region, n = ndi.label(cand, structure=EIGHT)
     if not n:
         return np.zeros(mask.shape, bool) if rest_above is None else (np.zeros(mask.shape, bool),) * 2
-    touched = np.bincount(_neighbour_pairs(region, np.where(pieces, labels, 0))[:, 0], minlength=n + 1)  # pieces per region
+    touched = np.bincount(_neighbour_pairs(region, np.where(pieces, labels, 0), cand)[:, 0], minlength=n + 1)  # pieces per region
     keep = np.zeros(n + 1, bool)
     keep[np.unique(region[fresh & (prob > high)])] = True  # seeded by the network, never by a fragment
     keep &= touched >= 1
@@ -974,7 +975,7 @@ def _touching(added: np.ndarray, mask: np.ndarray) -> np.ndarray:
     region, n = ndi.label(added, structure=EIGHT)
     if not n:
         return added
-    pairs = _neighbour_pairs(region, mask.view(np.uint8))
+    pairs = _neighbour_pairs(region, mask.view(np.uint8), added)
     keep = np.zeros(n + 1, bool)
     keep[pairs[:, 0]] = True
     return keep[region]
