@@ -75,7 +75,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from rootrepair.errors import RootRepairError
-from rootrepair.pixels import OFFSETS8, neighbour_counts, skeleton
+from rootrepair.pixels import OFFSETS8, foreground_box, neighbour_counts, skeleton
 
 EIGHT = np.ones((3, 3), bool)
 DECODERS = ("topology", "threshold")
@@ -184,13 +184,8 @@ def _around_foreground(mask: np.ndarray, settings: DecodeSettings) -> tuple[slic
     ends and the regions that touch them, so decoding the box gives the whole image's
     result (a candidate region reaching farther than the margin is cut at it), in the box's time.
     """
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if not len(rows):
-        return None
     margin = 2 * int(math.ceil(max(settings.link_radius, settings.link_pointing_px))) + 4 * settings.notch_px + 32
-    h, w = mask.shape
-    return (slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, h)),
-            slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, w)))
+    return foreground_box(mask, margin)
 
 
 # --------------------------------------------------------------------- bridges
@@ -940,9 +935,8 @@ def _holes(mask: np.ndarray) -> np.ndarray:
     inside the box that reaches none of its edges reaches none of the image's.
     """
     out = np.zeros(mask.shape, bool)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if len(rows):
-        box = np.s_[max(rows[0] - 1, 0) : rows[-1] + 2, max(cols[0] - 1, 0) : cols[-1] + 2]
+    box = foreground_box(mask, 1)
+    if box is not None:
         background, n = ndi.label(~mask[box])  # 4-connected, as holes are
         out[box] = _enclosed(background, n)[background]
     return out

@@ -321,7 +321,7 @@ def mask_to_pixels(mask: np.ndarray, info: MaskInfo | None = None) -> np.ndarray
     if info is not None and 0 < info.white_value <= top:
         top = info.white_value  # a 0/1 mask stays 0/1
     white = mask if (info is None or info.foreground == "white") else ~mask
-    return np.where(white, top, 0).astype(dtype)
+    return white.astype(dtype) * dtype.type(top)  # in the output's dtype throughout (np.where made int64 first)
 
 
 def output_suffix(path: Path) -> str:

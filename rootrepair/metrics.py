@@ -28,11 +28,16 @@ import warnings
 import numpy as np
 from scipy import ndimage as ndi
 
+from rootrepair.pixels import foreground_box
+
 EIGHT = np.ones((3, 3), bool)
 
 
 def components(mask: np.ndarray) -> int:
-    return int(ndi.label(mask, structure=EIGHT)[1])
+    """8-connected components of ``mask`` (counted on the box around its foreground)."""
+    mask = np.asarray(mask, bool)
+    box = foreground_box(mask)
+    return 0 if box is None else int(ndi.label(mask[box], structure=EIGHT)[1])
 
 
 def _safe_ratio(num: float, den: float) -> float:

@@ -27,9 +27,17 @@ def skeleton(mask: np.ndarray) -> np.ndarray:
 
     mask = np.asarray(mask, bool)
     out = np.zeros(mask.shape, bool)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if len(rows):
-        r0, r1 = max(rows[0] - 1, 0), rows[-1] + 2
-        c0, c1 = max(cols[0] - 1, 0), cols[-1] + 2
-        out[r0:r1, c0:c1] = skeletonize(mask[r0:r1, c0:c1])
+    box = foreground_box(mask, 1)
+    if box is not None:
+        out[box] = skeletonize(mask[box])
     return out
+
+
+def foreground_box(mask: np.ndarray, margin: int = 0) -> tuple[slice, slice] | None:
+    """The box around the mask's set pixels widened by ``margin`` px (within the image); None when none is set."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return None
+    h, w = mask.shape
+    return (slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, h)),
+            slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, w)))

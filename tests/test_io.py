@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,20 @@ def test_black_roots_on_white_are_detected_with_a_warning(tmp_path):
     # written back in the same polarity
     rio.write_mask(tmp_path / "b.png", got, info)
     assert np.asarray(Image.open(tmp_path / "b.png"))[0, 0] == 255
+
+
+def test_masks_are_stored_in_their_own_bit_depth_values_and_polarity():
+    m = np.array([[True, False], [False, True]])
+    info = rio.MaskInfo(path="x", shape=(2, 2), dtype="uint8", channels=1, foreground="white", guessed=False, white_value=255)
+    px = rio.mask_to_pixels(m, info)
+    assert px.dtype == np.uint8 and px.tolist() == [[255, 0], [0, 255]]
+    px = rio.mask_to_pixels(m, dataclasses.replace(info, white_value=1))  # a 0/1 mask stays 0/1
+    assert px.tolist() == [[1, 0], [0, 1]]
+    px = rio.mask_to_pixels(m, dataclasses.replace(info, dtype="uint16", white_value=65535, foreground="black"))
+    assert px.dtype == np.uint16 and px.tolist() == [[0, 65535], [65535, 0]]  # black roots on white
+    px = rio.mask_to_pixels(m, dataclasses.replace(info, dtype="float32", white_value=0))  # float in: 8-bit out
+    assert px.dtype == np.uint8 and px.tolist() == [[255, 0], [0, 255]]
+    assert rio.mask_to_pixels(m).tolist() == [[255, 0], [0, 255]]
 
 
 def test_explicit_foreground_overrides_auto(tmp_path):
