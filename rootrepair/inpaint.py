@@ -53,6 +53,7 @@ class InpaintSettings:
 
     tile: int = 256  # tile side (px), a multiple of 16
     overlap: int = 64  # overlap between tiles (px), a multiple of 16
+    skip_margin: int | None = None  # a tile whose foreground lies only this close to its edge is not run (None: overlap / 2; 0: off)
     batch: int = 8  # tiles per forward pass
     decoder: str = "topology"  # topology: add only what joins pieces; threshold: the paper's rule
     threshold: float = 0.5  # threshold decoder: foreground above this; topology: a bridge's seed level
@@ -68,6 +69,8 @@ class InpaintSettings:
     def __post_init__(self):
         if self.tile % 16 or self.overlap % 16 or not 0 <= self.overlap < self.tile // 2 + 1:
             raise RootRepairError(f"tile ({self.tile}) and overlap ({self.overlap}) must be multiples of 16, overlap <= tile / 2")
+        if self.skip_margin is not None and not 0 <= self.skip_margin <= self.overlap // 2:
+            raise RootRepairError(f"skip_margin must be from 0 to half the overlap ({self.overlap // 2}), got {self.skip_margin}")
         if not 0.0 < self.threshold < 1.0:
             raise RootRepairError(f"threshold must be between 0 and 1, got {self.threshold}")
         if self.mode not in MODES:
@@ -86,6 +89,18 @@ class InpaintSettings:
             raise RootRepairError(f"--max-pixels must be >= 1, got {self.max_pixels}")
 
     @property
+    def margin(self) -> int:
+        """Tiles whose foreground lies only within this many px of their edge are not run.
+
+        Such foreground lies in the inner part of a neighbouring tile (the margin is at
+        most half the overlap), which sees it with more context. On 64 synthetic masks
+        (both presets, occlusion and mix, clean and noisy) half the overlap saved 15% of
+        the network's time for the same metrics; on 62 real masks 24%, 37 of 213,760
+        repaired pixels differing (`benchmarks/results/tile_skip_quality.md`).
+        """
+        return self.overlap // 2 if self.skip_margin is None else self.skip_margin
+
+    @property
     def decode(self) -> DecodeSettings:
         """The decoder's full settings (thresholds, radius, angle): recorded in the manifest."""
         low = min(DecodeSettings.low, self.threshold)
@@ -94,6 +109,7 @@ class InpaintSettings:
     def record(self) -> dict:
         """Everything that decides a repaired mask, for the manifest (and for deciding a re-run)."""
         d = dataclasses.asdict(self)
+        d["skip_margin"] = self.margin
         d["decode"] = dataclasses.asdict(self.decode)
         return d
 
@@ -167,9 +183,20 @@ def predict_rows(
             emit(lo - overlap, np.divide(a, s, out=np.zeros_like(a), where=s > 0))
         done = rows_padded_end
 
+    m = settings.margin
     for k, (band_start, origins) in enumerate(band_list):
-        todo = [(r, c) for r, c in origins if src[r : r + tile, c : c + tile].any()]
-        for c in (c for _, c in origins):
+        todo, weighed = [], []
+        for r, c in origins:
+            t = src[r : r + tile, c : c + tile]
+            if not t.any():
+                weighed.append(c)  # nothing to connect: its probability is 0, and it counts as such
+            elif not m or t[m:-m, m:-m].any():
+                todo.append((r, c))
+                weighed.append(c)
+            # else: its foreground lies within m px of its edge, i.e. in the inner part of a
+            # neighbour (m <= overlap / 2), which sees it with more context; this tile neither
+            # runs nor weighs in
+        for c in weighed:
             wsum[:, c : c + tile] += window
         for i in range(0, len(todo), settings.batch):
             chunk = todo[i : i + settings.batch]

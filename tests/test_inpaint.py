@@ -98,6 +98,31 @@ def test_empty_tiles_are_skipped():
     assert p[200:, 200:].max() == 0
 
 
+def test_tiles_that_see_foreground_only_at_their_edge_are_skipped_and_weigh_nothing():
+    calls = []
+
+    class Counting(Bridge):
+        def forward(self, x):
+            calls.append(x.shape[0])
+            return super().forward(x)
+
+    # tiles of 64 on a stride of 48 in an image padded by 16: the band of tiles starting at
+    # padded row 48 sees rows 104..111 in its last 8 px, the band at 96 sees them inside
+    m = np.zeros((200, 200), bool)
+    m[90:92, 5:195] = True  # padded rows 106..107
+    full = torch.softmax(Bridge()(torch.from_numpy(m.astype(np.float32))[None, None]), 1)[0, 1].numpy()
+    p0 = predict_probability(Counting(), m, InpaintSettings(tile=64, overlap=16, batch=1, skip_margin=0))
+    n0, calls[:] = len(calls), []
+    p8 = predict_probability(Counting(), m, InpaintSettings(tile=64, overlap=16, batch=1, skip_margin=8))
+    assert n0 == 10 and len(calls) == 5  # 5 tiles across: two bands before, one now
+    calls[:] = []
+    predict_probability(Counting(), m, InpaintSettings(tile=64, overlap=16, batch=1))
+    assert len(calls) == 5  # the default margin is half the overlap
+    assert np.abs(p0 - full).max() < 1e-5 and np.abs(p8 - full).max() < 1e-5  # a skipped tile pulls nothing to 0
+    with pytest.raises(RootRepairError, match="skip_margin"):
+        InpaintSettings(tile=64, overlap=16, skip_margin=9)
+
+
 def test_shard_selection():
     files = list(range(10))
     assert select_shard(files, (1, 3)) == [1, 4, 7]
