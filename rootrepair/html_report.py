@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import math
+import re
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -208,9 +210,11 @@ def write_html_report(
             order = list(score.sort_values(ascending=False).index)
             why = "largest error left by the repair first (total length vs the expert)" if has_expert else "largest change in total length first"
     cards = []
-    for key in order:
+    for n, key in enumerate(order):
         src = files[key]
-        safe = key.replace("/", "__")
+        # the pictures' own names: plain characters only (a name with '#', '?', '"' or bytes
+        # that are not UTF-8 would break the page's links), numbered so two names never meet
+        safe = f"{n:04d}_" + re.sub(r"[^A-Za-z0-9._-]+", "_", key)[:60]
         masks = {}
         for name in ("before", "after", "expert", "measured"):
             if name in src:
@@ -274,10 +278,11 @@ def write_html_report(
             for sub in ("after", "measured", ""):
                 p = Path(qc_dir) / sub / f"{key}.qc.png"
                 if p.is_file():
-                    qc = f' · <a href="{html.escape(Path(_relative(p, html_path.parent)).as_posix())}" target="_blank">QC picture</a>'
+                    href = quote(Path(_relative(p, html_path.parent)).as_posix(), errors="surrogateescape")
+                    qc = f' · <a href="{html.escape(href)}" target="_blank">QC picture</a>'
                     break
         cards.append(
-            f'<section class="card"><h3>{html.escape(key)}</h3>'
+            f'<section class="card"><h3>{html.escape(rio.storable(key))}</h3>'
             f'<a href="{assets.name}/full_{safe}.png" target="_blank" title="open the full picture">{thumbs}</a>'
             f'<table>{"".join(facts)}</table><p class="links"><a href="{assets.name}/full_{safe}.png" target="_blank">full picture</a>{qc}</p></section>'
         )
@@ -293,7 +298,7 @@ def write_html_report(
         n=len(cards),
         cards="".join(cards),
     )
-    return rio.atomic_write(html_path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    return rio.atomic_write(html_path, lambda tmp: tmp.write_text(rio.storable(page), encoding="utf-8"))
 
 
 def _relative(path: Path, start: Path) -> str:

@@ -363,6 +363,21 @@ def _is_formula_like(v) -> bool:
     return isinstance(v, str) and v.startswith(_FORMULA_START)
 
 
+def storable(v):
+    """Text that UTF-8 files can hold: a file name's bytes that are not UTF-8 (Python keeps
+    them as lone surrogates) are written as ``\\xNN``, as the terminal shows them; other values as they are."""
+    if not isinstance(v, str):
+        return v
+    try:
+        v.encode("utf-8")
+        return v
+    except UnicodeEncodeError:
+        try:
+            return v.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return v.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _text_safe(frame):
     """A copy whose text cells cannot run as spreadsheet formulas: ``=cmd()`` becomes ``'=cmd()``.
 
@@ -373,7 +388,7 @@ def _text_safe(frame):
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(lambda v: "'" + v if _is_formula_like(v) else v)
+            out[col] = out[col].map(lambda v: "'" + storable(v) if _is_formula_like(v) else storable(v))
     return out
 
 
@@ -399,7 +414,7 @@ def write_records_csv(path: str | os.PathLike, rows: list[dict]) -> Path:
             return ""
         if isinstance(v, float):
             return "" if v != v else f"{v:.6g}"
-        return "'" + v if _is_formula_like(v) else v
+        return "'" + storable(v) if _is_formula_like(v) else storable(v)
 
     def write(tmp):
         with open(tmp, "w", newline="", encoding="utf-8") as f:
@@ -440,7 +455,7 @@ def write_excel(path: str | os.PathLike, notes: dict[str, str] | None = None, **
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     def _printable(v):  # control characters (from file names) cannot be stored in XLSX
-        return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", v) if isinstance(v, str) else v
+        return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", storable(v)) if isinstance(v, str) else v
 
     def _write(tmp: Path) -> None:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xw:

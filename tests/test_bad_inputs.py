@@ -62,6 +62,7 @@ def hostile(tmp_path, bomb_tiff):
     Image.fromarray((_line_mask() > 0).astype(np.uint8)).save(d / "zero_one.png")  # 0/1 values
     Image.fromarray(_line_mask()).save(d / '=HYPERLINK("http:x","y").png')  # formula injection
     Image.fromarray(_line_mask()).save(d / "esc\x1b[31mred.png")  # terminal escape codes
+    Image.fromarray(_line_mask()).save(d / LATIN1)  # a name whose bytes are not UTF-8 (stopped the batch)
     dots = np.zeros((64, 64), np.uint8)
     dots[5, 5] = dots[40, 50] = 255  # a skeleton of isolated pixels (crashed skan)
     Image.fromarray(dots).save(d / "dots.png")
@@ -89,7 +90,8 @@ def hostile(tmp_path, bomb_tiff):
     locked.chmod(0o644)
 
 
-GOOD_OUT = ["good.png", "plant_png.png", "plant_jpg.png", "sub/deep.png", "onebit.png", "zero_one.png",
+LATIN1 = os.fsdecode(b"caf\xe9.png")  # written on a Windows share or an old Linux box: Latin-1, not UTF-8
+GOOD_OUT = [LATIN1, "good.png", "plant_png.png", "plant_jpg.png", "sub/deep.png", "onebit.png", "zero_one.png",
             "dots.png", "allwhite.png", "linked.png", '=HYPERLINK("http:x","y").png']
 BAD = ["empty.png", "truncated.png", "notreally.png", "garbage.tif", "bomb.tif", "dangling.png", "loop.png"]
 
@@ -119,6 +121,7 @@ def test_inpaint_goes_on_past_every_bad_file(hostile, model_path, tmp_path):
     assert all(status[n] == "failed" for n in BAD)
     assert status["plant.png"] == status["plant.jpg"] == "ok"
     assert not [p for p in out.rglob("*") if ".part" in p.name or p.name.endswith(".lock")]  # nothing half-written
+    assert "caf\\xe9.png" in (out / "manifest.csv").read_text(encoding="utf-8")
     assert before == _hashes(hostile)  # inputs unchanged
 
 
@@ -127,16 +130,23 @@ def test_traits_goes_on_past_every_bad_file_and_writes_safe_sheets(hostile, tmp_
 
     before = _hashes(hostile)
     xlsx = tmp_path / "t.xlsx"
-    r = runner.invoke(app, ["traits", str(hostile), "-o", str(xlsx)])
+    r = runner.invoke(app, ["traits", str(hostile), "-o", str(xlsx), "--report"])
     assert r.exit_code == 1, r.output
+    page = (tmp_path / "t.html").read_text(encoding="utf-8")
+    assert "caf\\xe9" in page
+    import re
+
+    srcs = re.findall(r'src="([^"]+)"', page)
+    assert len(srcs) > 10 and all((tmp_path / src).is_file() for src in srcs)  # quotes, '=', bytes: every picture found
     assert "Traceback" not in r.output
     for name in BAD:
         assert len([ln for ln in r.output.splitlines() if name in ln and "failed" in ln]) == 1, (name, r.output)
     ws = openpyxl.load_workbook(xlsx)["traits"]
     cells = [c for row in ws.iter_rows() for c in row if isinstance(c.value, str) and "HYPERLINK" in c.value]
     assert cells and all(c.data_type == "s" for c in cells)  # text, never a live formula
-    csv = (tmp_path / "t-traits.csv").read_text()
+    csv = (tmp_path / "t-traits.csv").read_text(encoding="utf-8")
     assert "'=HYPERLINK" in csv
+    assert "caf\\xe9" in csv and "caf\\xe9" in [c.value for c in ws["A"]]  # the name's stray byte, written as the terminal shows it
     assert before == _hashes(hostile)
 
 

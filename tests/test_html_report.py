@@ -47,7 +47,7 @@ def test_report_is_written_with_plots_and_worst_image_first(tmp_path):
     assert r.exit_code == 0, r.output
     page = (tmp_path / "season.html").read_text()
     assets = tmp_path / "season-report"
-    assert (assets / "plot_total_length_px.png").is_file() and (assets / "full_p0.png").is_file()
+    assert (assets / "plot_total_length_px.png").is_file() and (assets / "full_0000_p0.png").is_file()
     # p0 is the image whose repair left an error: it comes first
     assert page.index("<h3>p0</h3>") < page.index("<h3>p1</h3>")
     # every picture the page shows is a file beside it (no network, no server)
