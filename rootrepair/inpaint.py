@@ -498,6 +498,11 @@ def _finish(mask, info, prob, sha, path, rel, out_rel, names, out_dir, card, set
     return fields, time.perf_counter() - t0
 
 
+def _unforeseen(path, exc: Exception) -> RootRepairError:
+    """A one-line failure for an error nobody foresaw (a bug, or memory running out on one huge file)."""
+    return RootRepairError(f"{path}: could not be repaired ({type(exc).__name__}: {exc}); please report this")
+
+
 def _manifest_header(in_root, out_dir, card, settings, device, runtime: str, shard) -> dict:
     return {
         "software": f"rootrepair {__version__}",
@@ -554,6 +559,9 @@ def _repair_all(chosen, names, out_dir, mname, in_root, model, card, device, set
         except RootRepairError as exc:
             record(entry, exc)
             return
+        except Exception as exc:  # noqa: BLE001 - an unforeseen error with one file must not stop the folder
+            record(entry, _unforeseen(entry["input"], exc))
+            return
         entry.update(finished)
         entry["seconds"] = round(net_seconds + finish_seconds, 3)
         record(entry)
@@ -590,6 +598,10 @@ def _repair_all(chosen, names, out_dir, mname, in_root, model, card, device, set
                 except RootRepairError as exc:
                     collect()
                     record(entry, exc)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - an unforeseen error with one file must not stop the folder
+                    collect()
+                    record(entry, _unforeseen(path, exc))
                     continue
                 net_seconds = time.perf_counter() - t0
                 collect()  # the previous file, finished while this one was in the network

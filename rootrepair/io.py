@@ -296,7 +296,8 @@ def atomic_write(path: str | os.PathLike, write_fn) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent)
+    # a short temporary name: the destination's may be near the file system's 255-byte limit
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:40]}.", suffix=f".part{path.suffix[:10]}", dir=path.parent)
     os.close(fd)
     try:
         write_fn(Path(tmp))

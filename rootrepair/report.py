@@ -76,20 +76,27 @@ def measure_folder(
     rows, keys, failures, shapes = [], [], [], {}
     for path, mask, info, reason in rio.iter_masks(images, foreground=foreground, max_pixels=max_pixels):
         key = rio.image_key(path, folder)
+        if reason is None:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # empty masks are reported in the table
+                    a = analyse_skeleton(mask, settings)
+                    traits = traits_from_analysis(a, settings, _quiet=True)
+            except Exception as exc:  # noqa: BLE001 - one odd mask must not stop a folder
+                reason = f"{path}: cannot be measured ({type(exc).__name__}: {exc})"
         if reason is not None:
             failures.append((str(path), reason))
         else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # empty masks are reported in the table
-                a = analyse_skeleton(mask, settings)
-                traits = traits_from_analysis(a, settings, _quiet=True)
-            if qc_dir is not None:
-                from rootrepair.traits.qc import draw_qc
-
-                rio.write_image(Path(qc_dir) / f"{key}.qc.png", draw_qc(a))
             rows.append({"file": str(path), **traits})
             keys.append(key)
             shapes[key] = tuple(mask.shape)
+            if qc_dir is not None:
+                from rootrepair.traits.qc import draw_qc
+
+                try:
+                    rio.write_image(Path(qc_dir) / f"{key}.qc.png", draw_qc(a))
+                except OSError as exc:  # its traits stand; the picture is reported missing
+                    failures.append((str(path), f"{path}: measured, but its QC picture cannot be written ({exc.strerror or exc})"))
         if on_image:
             on_image(str(path))
     table = pd.DataFrame(rows, index=pd.Index(keys, name="image"))

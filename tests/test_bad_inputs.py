@@ -63,6 +63,7 @@ def hostile(tmp_path, bomb_tiff):
     Image.fromarray(_line_mask()).save(d / '=HYPERLINK("http:x","y").png')  # formula injection
     Image.fromarray(_line_mask()).save(d / "esc\x1b[31mred.png")  # terminal escape codes
     Image.fromarray(_line_mask()).save(d / LATIN1)  # a name whose bytes are not UTF-8 (stopped the batch)
+    Image.fromarray(_line_mask()).save(d / LONG)  # its temporary output name was too long for the file system
     dots = np.zeros((64, 64), np.uint8)
     dots[5, 5] = dots[40, 50] = 255  # a skeleton of isolated pixels (crashed skan)
     Image.fromarray(dots).save(d / "dots.png")
@@ -91,7 +92,8 @@ def hostile(tmp_path, bomb_tiff):
 
 
 LATIN1 = os.fsdecode(b"caf\xe9.png")  # written on a Windows share or an old Linux box: Latin-1, not UTF-8
-GOOD_OUT = [LATIN1, "good.png", "plant_png.png", "plant_jpg.png", "sub/deep.png", "onebit.png", "zero_one.png",
+LONG = "L" * 250 + ".png"  # 254 bytes, the file system allows 255
+GOOD_OUT = [LATIN1, LONG, "good.png", "plant_png.png", "plant_jpg.png", "sub/deep.png", "onebit.png", "zero_one.png",
             "dots.png", "allwhite.png", "linked.png", '=HYPERLINK("http:x","y").png']
 BAD = ["empty.png", "truncated.png", "notreally.png", "garbage.tif", "bomb.tif", "dangling.png", "loop.png"]
 

@@ -124,3 +124,27 @@ def test_folder_without_masks_says_so(tmp_path):
     assert r.exit_code == 1 and "no readable masks" in r.output
     r = runner.invoke(app, ["traits", str(tmp_path / "missing")])
     assert r.exit_code == 1 and "no such file" in r.output
+
+
+def test_a_mask_that_cannot_be_measured_or_pictured_does_not_stop_the_folder(season, monkeypatch):
+    import rootrepair.report as report
+
+    long = "L" * 250 + ".png"  # 254 bytes: the file is fine, its QC picture's name (+ ".qc.png") is too long
+    _save(season / "expert" / long, np.eye(30, dtype=bool))
+    real = report.analyse_skeleton
+
+    def odd(mask, settings):
+        if mask.shape == (60, 40) and mask[5:55, 20].all() and mask.sum() == 50 and odd.first:
+            odd.first = False
+            raise ValueError("an odd mask")
+        return real(mask, settings)
+
+    odd.first = True
+    monkeypatch.setattr(report, "analyse_skeleton", odd)
+    out = season / "t.xlsx"
+    r = runner.invoke(app, ["traits", str(season / "expert"), "-o", str(out), "--qc", str(season / "qc")])
+    assert r.exit_code == 1, r.output
+    assert "cannot be measured (ValueError: an odd mask)" in r.output
+    assert "QC picture cannot be written" in r.output and "Traceback" not in r.output
+    images = set(pd.read_excel(out, sheet_name="traits")["image"])
+    assert long[:-4] in images and len(images) == 3  # 4 masks: one not measured, the long one measured

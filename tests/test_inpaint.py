@@ -196,6 +196,30 @@ def test_repair_folder_end_to_end(tmp_path, model_path):
     assert row["before"] == 2 and row["after"] == 1
 
 
+@pytest.mark.parametrize("stage", ["decode", "predict_probability"])
+def test_an_unforeseen_error_with_one_file_fails_that_file_only(tmp_path, model_path, monkeypatch, stage):
+    import rootrepair.inpaint as inpaint
+
+    season = tmp_path / "season"
+    _season(season)
+    real = getattr(inpaint, stage)
+
+    def flaky(*a, **k):
+        mask = a[1] if stage == "predict_probability" else a[0]  # (model, mask, ...) or (mask, prob, ...)
+        if mask.shape == (100, 60) and not flaky.done:  # the first good file
+            flaky.done = True
+            raise ValueError("something nobody foresaw")
+        return real(*a, **k)
+
+    flaky.done = False
+    monkeypatch.setattr(inpaint, stage, flaky)
+    res = repair_folder(season, tmp_path / "out", model_name=str(model_path), settings=InpaintSettings(tile=64, overlap=16))
+    failed = {e["input_rel"]: e["error"] for e in res.failed}
+    assert len(res.done) == 1 and set(failed) == {"a.png", "bad.png"}  # the first good file (a.png) and the bad one
+    assert "could not be repaired (ValueError: something nobody foresaw)" in failed["a.png"]
+    assert (tmp_path / "out" / "sub" / "b.png").is_file() and not (tmp_path / "out" / "a.png").exists()
+
+
 def test_shards_write_their_own_manifests_and_merge(tmp_path, model_path):
     season = tmp_path / "season"
     _season(season)
