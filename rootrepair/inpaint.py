@@ -358,6 +358,29 @@ def _worker_manifest_name(shard, k: int, n: int) -> str:
     return f"{Path(_manifest_name(shard)).stem}-worker-{k}-of-{n}.json"
 
 
+def _check_output_is_ours(out_dir: Path, in_root: Path) -> None:
+    """Refuse an output folder whose files a run could overwrite: one holding another input
+    folder's repairs (per its manifests), or files but no rootrepair manifest at all."""
+    if not out_dir.is_dir():
+        return
+    manifests = sorted(out_dir.glob("manifest*.json"))
+    if not manifests:
+        if any(not p.name.startswith(".") for p in out_dir.iterdir()):
+            raise RootRepairError(f"output {out_dir} is not empty and holds no rootrepair manifest: files of the same name "
+                                  "would be replaced; choose a new folder with -o, or pass --force")
+        return
+    others = set()
+    for p in manifests:
+        try:
+            others.add(str(json.loads(p.read_text()).get("input")))
+        except (ValueError, AttributeError, OSError):
+            continue
+    others.discard(str(in_root))
+    if others:
+        raise RootRepairError(f"output {out_dir} holds the repairs of another folder ({sorted(others)[0]}): files of the "
+                              "same name would be replaced; choose another folder with -o, or pass --force")
+
+
 def read_manifest_entries(out_dir: Path) -> dict[str, dict]:
     """Entries of the folder's manifest and of any shard manifests, by input relative path."""
     entries: dict[str, dict] = {}
@@ -421,6 +444,8 @@ def repair_folder(
     out_res = out_dir.resolve()
     if out_res == in_root or (input_path.is_dir() and (in_root in out_res.parents or out_res in in_root.parents)):
         raise RootRepairError(f"output {out_dir} must be outside the input folder {input_path} (and not contain it)")
+    if not force:
+        _check_output_is_ours(out_dir, in_root)
     images, skipped_files = rio.list_images(input_path)
     if not images:
         raise RootRepairError(f"{input_path}: no masks (PNG, TIFF, JPEG, BMP, GIF or WebP) found")

@@ -220,6 +220,29 @@ def test_an_unforeseen_error_with_one_file_fails_that_file_only(tmp_path, model_
     assert (tmp_path / "out" / "sub" / "b.png").is_file() and not (tmp_path / "out" / "a.png").exists()
 
 
+def test_an_output_folder_with_another_seasons_repairs_or_other_files_is_refused(tmp_path, model_path):
+    s = InpaintSettings(tile=64, overlap=16)
+    a, b = tmp_path / "seasonA", tmp_path / "seasonB"
+    _season(a)
+    _season(b)
+    (b / "a.png").write_bytes((a / "sub" / "b.jpg").read_bytes())  # another plant under the same name
+    out = tmp_path / "out"
+    repair_folder(a, out, model_name=str(model_path), settings=s)
+    kept = (out / "a.png").read_bytes()
+    with pytest.raises(RootRepairError, match="holds the repairs of another folder"):
+        repair_folder(b, out, model_name=str(model_path), settings=s)
+    assert (out / "a.png").read_bytes() == kept  # season A's repair is still there
+    assert len(repair_folder(a, out, model_name=str(model_path), settings=s).skipped) == 2  # its own folder goes on
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.png").write_bytes(b"a figure of someone's thesis")
+    with pytest.raises(RootRepairError, match="holds no rootrepair manifest"):
+        repair_folder(a, docs, model_name=str(model_path), settings=s)
+    assert (docs / "a.png").read_bytes() == b"a figure of someone's thesis"
+    res = repair_folder(b, out, model_name=str(model_path), settings=s, force=True)  # asked for: replaced
+    assert len(res.done) == 2
+
+
 def test_shards_write_their_own_manifests_and_merge(tmp_path, model_path):
     season = tmp_path / "season"
     _season(season)
