@@ -102,6 +102,10 @@ def _load_pixels(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
 def _to_grey(pixels: np.ndarray, path: Path) -> np.ndarray:
     if pixels.dtype.kind not in "biuf":
         raise MaskReadError(f"{path}: {pixels.dtype} pixel values are not a mask; expected grey or RGB (8/16-bit, or float)")
+    while pixels.ndim > 2 and pixels.shape[0] == 1:  # (1, H, W): one image with a leading axis (a 1-slice stack)
+        pixels = pixels[0]
+    if pixels.ndim == 3 and pixels.shape[0] in (3, 4) and pixels.shape[2] > 4:  # planar RGB(A), channels first
+        pixels = np.moveaxis(pixels, 0, -1)
     if pixels.ndim == 2:
         return pixels
     if pixels.ndim == 3 and pixels.shape[2] == 4:
@@ -113,8 +117,6 @@ def _to_grey(pixels: np.ndarray, path: Path) -> np.ndarray:
         return rgb @ np.array([0.299, 0.587, 0.114])
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         return pixels[..., 0]
-    if pixels.ndim == 3 and pixels.shape[0] in (3, 4) and pixels.shape[2] > 4:
-        raise MaskReadError(f"{path}: channels-first image of shape {pixels.shape}; expected (H, W) or (H, W, 3)")
     raise MaskReadError(f"{path}: unsupported image shape {pixels.shape}; expected a 2-D grey or RGB image")
 
 

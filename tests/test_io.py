@@ -97,6 +97,20 @@ def test_gif_and_webp_masks_are_read_and_written_back_as_png(tmp_path):
         rio.read_mask(tmp_path / "anim.gif")
 
 
+def test_a_one_slice_stack_and_planar_rgb_are_read_as_the_mask(tmp_path):
+    m = np.zeros((40, 50), bool)
+    m[10:30, 18:22] = True
+    grey = (m * 255).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "stack1.tif", grey[None])  # (1, H, W)
+    tifffile.imwrite(tmp_path / "planar.tif", np.stack([grey] * 3), planarconfig="separate", photometric="rgb")  # (3, H, W)
+    for name in ("stack1.tif", "planar.tif"):
+        got, info = rio.read_mask(tmp_path / name)
+        assert got.shape == m.shape and np.array_equal(got, m), name
+    tifffile.imwrite(tmp_path / "cube.tif", np.zeros((2, 3, 40, 50), np.uint8), photometric="minisblack")  # a stack: refused
+    with pytest.raises(MaskReadError):
+        rio.read_mask(tmp_path / "cube.tif")
+
+
 def test_binarise_rule():
     assert rio.binarise(np.array([[0, 1]], np.uint16)).tolist() == [[False, True]]
     assert rio.binarise(np.array([[0, 200, 255]], np.uint8)).tolist() == [[False, True, True]]
