@@ -169,7 +169,11 @@ def traits_cli(
         before_only = None
         if before is None and folder.is_dir():
             found = before_folder_from_manifest(folder)
-            if found is not None:
+            if found is not None and not Path(found[0]).exists():
+                console.print(f"[yellow]warning:[/] the masks before repair are not at {_safe(found[0])} (the manifest's "
+                              "input folder; moved or copied elsewhere?): measuring without them; pass --before FOLDER "
+                              "to compare with them", highlight=False)
+            elif found is not None:
                 before, before_only = found
                 console.print(f"masks before repair (from the manifest): {before}", highlight=False)
         if qc is not None:

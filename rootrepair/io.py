@@ -279,6 +279,20 @@ def image_key(path: Path, root: Path) -> str:
     return rel.with_suffix("").as_posix()
 
 
+def image_keys(paths: list[Path], root: Path) -> dict[Path, str]:
+    """``image_key`` of each path; where two files would share one (``plant.png`` and
+    ``plant.tif``), each keeps its suffix instead (``plant.png``, ``plant.tif``), so no
+    image stands for another and neither is matched by a guess."""
+    keys = {p: image_key(p, root) for p in paths}
+    seen: dict[str, int] = {}
+    for k in keys.values():
+        seen[k] = seen.get(k, 0) + 1
+    for p, k in keys.items():
+        if seen[k] > 1:
+            keys[p] = (p.relative_to(root) if root.is_dir() else Path(p.name)).as_posix()
+    return keys
+
+
 def sha256_file(path: str | os.PathLike) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:

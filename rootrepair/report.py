@@ -74,8 +74,9 @@ def measure_folder(
     if on_start:
         on_start(len(images))
     rows, keys, failures, shapes = [], [], [], {}
+    key_of = rio.image_keys(list(images), folder)
     for path, mask, info, reason in rio.iter_masks(images, foreground=foreground, max_pixels=max_pixels):
-        key = rio.image_key(path, folder)
+        key = key_of[path]
         if reason is None:
             try:
                 with warnings.catch_warnings():

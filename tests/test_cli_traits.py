@@ -148,3 +148,21 @@ def test_a_mask_that_cannot_be_measured_or_pictured_does_not_stop_the_folder(sea
     assert "QC picture cannot be written" in r.output and "Traceback" not in r.output
     images = set(pd.read_excel(out, sheet_name="traits")["image"])
     assert long[:-4] in images and len(images) == 3  # 4 masks: one not measured, the long one measured
+
+
+def test_repaired_masks_moved_away_from_their_inputs_and_an_ambiguous_expert_folder(season):
+    import json
+
+    rep = season / "repaired"
+    _save(rep / "plant1.png", np.eye(30, dtype=bool))
+    (rep / "manifest.json").write_text(json.dumps({"input": str(season / "gone"), "files": [
+        {"input_rel": "plant1.png", "status": "ok"}]}))
+    _save(season / "expert" / "plant1.tif", np.eye(30, dtype=bool))  # plant1.png is there too: which is the expert's?
+    r = runner.invoke(app, ["traits", str(rep), "--compare", str(season / "expert"), "-o", str(season / "t.xlsx")])
+    assert r.exit_code == 0, r.output
+    assert "not at" in r.output and "measuring without them" in r.output and "Traceback" not in r.output
+    comp = pd.read_excel(season / "t.xlsx", sheet_name="comparison")
+    assert "before" not in comp.columns or comp["before"].isna().all()
+    # neither expert file stands for plant1: both are listed unmatched under their full names
+    assert "plant1.png, plant1.tif" in r.output.replace("\n", " ") or ("plant1.png" in r.output and "plant1.tif" in r.output)
+    assert not (comp["image"] == "plant1").any()
