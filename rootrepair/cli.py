@@ -381,6 +381,8 @@ def synth_cli(
         from rootrepair.gaps import GAP_KINDS
         from rootrepair.synth import get_preset, write_dataset
 
+        if n < 1:
+            raise RootRepairError(f"-n must be at least 1, got {n}")
         if gaps != "none" and gaps not in GAP_KINDS:
             raise RootRepairError(f"unknown --gaps {gaps!r}; choose one of {', '.join(GAP_KINDS)}, none")
         overrides = {k: v for k, v in dict(height=height, width=width).items() if v is not None}

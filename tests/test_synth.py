@@ -100,3 +100,13 @@ def test_segmentation_noise_keeps_every_root_whole():
     same = add_segmentation_noise(m, np.random.default_rng(3), 1.0)
     assert (same == noisy).all()
     assert (add_segmentation_noise(m, np.random.default_rng(3), 0.0) == m).all()
+
+
+@pytest.mark.parametrize("n", ["0", "-3"])
+def test_synth_needs_at_least_one_system(tmp_path, n):
+    from typer.testing import CliRunner
+
+    from rootrepair.cli import app
+
+    r = CliRunner().invoke(app, ["synth", str(tmp_path / "syn"), "-n", n])
+    assert r.exit_code == 1 and "-n must be at least 1" in r.output and not (tmp_path / "syn").exists()
