@@ -446,7 +446,7 @@ def repair_folder(
         raise RootRepairError(f"output {out_dir} must be outside the input folder {input_path} (and not contain it)")
     if not force:
         _check_output_is_ours(out_dir, in_root)
-    images, skipped_files = rio.list_images(input_path)
+    images, skipped_files = rio.list_images(input_path, skip_repaired=True)
     if not images:
         raise RootRepairError(f"{input_path}: no masks (PNG, TIFF, JPEG, BMP, GIF or WebP) found")
     base = input_path if input_path.is_dir() else input_path.parent

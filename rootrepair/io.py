@@ -241,8 +241,28 @@ def read_mask(path: str | os.PathLike, *, foreground: str = "auto", max_pixels: 
     return mask, info
 
 
-def list_images(root: str | os.PathLike) -> tuple[list[Path], list[Path]]:
+def _written_by_us(dirpath: str, filenames: list[str]) -> bool:
+    """Does this folder hold a manifest written by ``rootrepair inpaint`` (i.e. is it a repair's output)?"""
+    for name in filenames:
+        if name.startswith("manifest") and name.endswith(".json"):
+            try:
+                with open(Path(dirpath) / name, encoding="utf-8") as fh:
+                    head = fh.read(200)
+            except OSError:
+                continue
+            if '"software": "rootrepair' in head:
+                return True
+    return False
+
+
+def list_images(root: str | os.PathLike, *, skip_repaired: bool = False) -> tuple[list[Path], list[Path]]:
     """Walk a folder recursively (or take one file).
+
+    The project's own pictures are never taken for masks: the overlays of a repaired folder,
+    QC pictures (``*.qc.png``) and the pictures of an HTML report (``<name>-report`` beside
+    ``<name>.html``). With ``skip_repaired``, folders below ``root`` that a repair wrote
+    (they hold its manifest) are left out too, with a warning: ``inpaint .`` in a season's
+    parent folder repairs the season, not last run's repairs.
 
     Returns
     -------
@@ -264,11 +284,23 @@ def list_images(root: str | os.PathLike) -> tuple[list[Path], list[Path]]:
     # links to files are followed (a folder of links is normal on clusters); links to
     # folders are not, so a link loop cannot trap the walk
     for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        ours = _written_by_us(dirpath, filenames)
+        if ours and skip_repaired and Path(dirpath) != root:
+            warnings.warn(f"{dirpath}: written by rootrepair inpaint (it holds its manifest); not repaired again", stacklevel=3)
+            dirnames[:] = []
+            continue
+        dirnames[:] = sorted(
+            d for d in dirnames
+            if not d.startswith(".")
+            and not (ours and d == OVERLAY_DIR)
+            and not (d.endswith("-report") and (Path(dirpath) / f"{d[: -len('-report')]}.html").is_file())
+        )
         for name in sorted(filenames):
-            if name.startswith("."):
+            if name.startswith(".") or name.endswith(".qc.png"):
                 continue
             p = Path(dirpath) / name
+            if ours and name.startswith("manifest") and name.endswith((".json", ".csv")):
+                continue  # a repair's own record, not a stray file to report
             (images if p.suffix.lower() in IMAGE_SUFFIXES else skipped).append(p)
     return sorted(images), sorted(skipped)
 

@@ -18,7 +18,7 @@ import pandas as pd
 from rootrepair import __version__
 from rootrepair import io as rio
 from rootrepair.errors import RootRepairError
-from rootrepair.io import MANIFEST_JSON, OVERLAY_DIR
+from rootrepair.io import MANIFEST_JSON
 from rootrepair.traits.compare import FORMULAS, compare_traits, summarise_comparison
 from rootrepair.traits.measure import TraitSettings, analyse_skeleton, traits_from_analysis
 
@@ -38,13 +38,8 @@ class FolderTraits:
 
 
 def masks_in(folder: Path) -> tuple[list[Path], list[Path]]:
-    """Images under a folder; a folder written by ``rootrepair inpaint`` has its overlays left out."""
-    images, skipped = rio.list_images(folder)
-    if folder.is_dir() and _manifests(folder):
-        overlays = folder / OVERLAY_DIR
-        images = [p for p in images if overlays not in p.parents]
-        skipped = [p for p in skipped if not (p.parent == folder and p.name.startswith("manifest"))]
-    return images, skipped
+    """Images under a folder; a repaired folder's overlays, QC pictures and report pictures are left out."""
+    return rio.list_images(folder)
 
 
 def measure_folder(

@@ -243,6 +243,24 @@ def test_an_output_folder_with_another_seasons_repairs_or_other_files_is_refused
     assert len(res.done) == 2
 
 
+def test_a_parent_folder_is_repaired_without_last_runs_repairs_overlays_or_pictures(tmp_path, model_path):
+    s = InpaintSettings(tile=64, overlap=16)
+    _season(tmp_path / "season")
+    repair_folder(tmp_path / "season", tmp_path / "season-repaired", model_name=str(model_path), settings=s)
+    r = runner.invoke(app, ["traits", str(tmp_path / "season-repaired"), "--qc", str(tmp_path / "qc"), "--report"])
+    assert list((tmp_path / "qc").rglob("a.qc.png")) and (tmp_path / "season-repaired-traits-report").is_dir(), r.output
+    with pytest.warns(UserWarning, match="season-repaired: written by rootrepair inpaint"):
+        res = repair_folder(tmp_path, tmp_path.parent / "all-repaired", model_name=str(model_path), settings=s)
+    done = sorted(e["input_rel"] for e in res.done + res.failed)
+    assert done == ["season/a.png", "season/bad.png", "season/sub/b.jpg"]  # no overlay, QC or report picture
+    # traits over the parent: the masks of both folders, none of the pictures
+    from rootrepair.report import masks_in
+
+    images, _ = masks_in(tmp_path)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in images) == [
+        "season-repaired/a.png", "season-repaired/sub/b.png", "season/a.png", "season/bad.png", "season/sub/b.jpg"]
+
+
 def test_shards_write_their_own_manifests_and_merge(tmp_path, model_path):
     season = tmp_path / "season"
     _season(season)
