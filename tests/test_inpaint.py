@@ -261,6 +261,38 @@ def test_a_parent_folder_is_repaired_without_last_runs_repairs_overlays_or_pictu
         "season-repaired/a.png", "season-repaired/sub/b.png", "season/a.png", "season/bad.png", "season/sub/b.jpg"]
 
 
+def test_the_manifest_is_written_at_most_every_few_seconds_and_always_at_the_end(tmp_path, model_path, monkeypatch):
+    import rootrepair.inpaint as inpaint
+
+    season = tmp_path / "season"
+    m = np.zeros((40, 40), np.uint8)
+    m[5:35, 20] = 255
+    for i in range(4):
+        (season / f"p{i}.png").parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(m).save(season / f"p{i}.png")
+    writes = []
+    real = inpaint.write_manifest
+    monkeypatch.setattr(inpaint, "write_manifest", lambda *a, **k: (writes.append(len(a[3])), real(*a, **k))[1])
+    monkeypatch.setattr(inpaint, "MANIFEST_EVERY_S", 1e9)
+
+    def stop_after_two(entry):
+        if len([w for w in seen if w]) == 1:
+            raise KeyboardInterrupt
+        seen.append(entry)
+
+    seen = []
+    with pytest.raises(KeyboardInterrupt):
+        repair_folder(season, tmp_path / "out", model_name=str(model_path), settings=InpaintSettings(tile=64, overlap=16),
+                      on_image=stop_after_two)
+    # interrupted at the second file: the manifest, written once on the way out, holds both
+    entries = json.loads((tmp_path / "out" / "manifest.json").read_text())["files"]
+    assert writes == [2] and sorted(e["input_rel"] for e in entries) == ["p0.png", "p1.png"]
+    writes.clear()
+    res = repair_folder(season, tmp_path / "out", model_name=str(model_path), settings=InpaintSettings(tile=64, overlap=16))
+    assert len(res.skipped) == 2 and len(res.done) == 2  # the resumed run redid nothing
+    assert writes[-1] == 4 and len(writes) <= 2  # once at the end of the loop (and once closing the run)
+
+
 def test_shards_write_their_own_manifests_and_merge(tmp_path, model_path):
     season = tmp_path / "season"
     _season(season)
