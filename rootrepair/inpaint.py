@@ -425,7 +425,8 @@ def repair_folder(
     Inputs are never modified; sub-folders are mirrored; each file is written atomically;
     a file already repaired with the same input and model (per the manifest) is skipped
     unless ``force``; a bad file is recorded and the rest go on. The manifest
-    (JSON + CSV) is rewritten after every file, so an interrupted run loses nothing.
+    (JSON + CSV) is rewritten as files finish (at most every ``MANIFEST_EVERY_S`` seconds,
+    and always at the end or on an interrupt), so an interrupted run loses nothing.
 
     ``workers`` > 1 repairs the files in that many processes side by side (CPU only), each
     with its share of the CPU's threads (unless ``settings.threads`` says otherwise); the
