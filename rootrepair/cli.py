@@ -166,6 +166,8 @@ def traits_cli(
         )
         if not folder.exists():
             raise RootRepairError(f"{folder}: no such file or folder")
+        if max_pixels < 1:
+            raise RootRepairError(f"--max-pixels must be >= 1, got {max_pixels}")
         before_only = None
         if before is None and folder.is_dir():
             found = before_folder_from_manifest(folder)

@@ -47,6 +47,9 @@ def use_bf16(device: torch.device, precision: str) -> bool:
         return False
 
 
+MAX_TILE = 2048  # px: the paper-size network's features of a 2048^2 tile take GBs
+
+
 @dataclasses.dataclass(frozen=True)
 class InpaintSettings:
     """How masks are repaired; recorded in the manifest."""
@@ -69,6 +72,9 @@ class InpaintSettings:
     def __post_init__(self):
         if self.tile % 16 or self.overlap % 16 or not 0 <= self.overlap < self.tile // 2 + 1:
             raise RootRepairError(f"tile ({self.tile}) and overlap ({self.overlap}) must be multiples of 16, overlap <= tile / 2")
+        if not 32 <= self.tile <= MAX_TILE:
+            raise RootRepairError(f"--tile must be from 32 to {MAX_TILE} px, got {self.tile} (a tile is held in memory whole, "
+                                  "with the network's features)")
         if self.skip_margin is not None and not 0 <= self.skip_margin <= self.overlap // 2:
             raise RootRepairError(f"skip_margin must be from 0 to half the overlap ({self.overlap // 2}), got {self.skip_margin}")
         if not 0.0 < self.threshold < 1.0:

@@ -168,6 +168,7 @@ def test_traits_refuses_qc_inside_the_measured_folder(hostile):
         (["--decode", "magic"], "decoder"),
         (["--max-pixels", "0"], "--max-pixels"),
         (["--foreground", "dark"], "--foreground"),
+        (["--tile", "10240"], "--tile"),
     ],
 )
 def test_inpaint_options_are_validated_in_one_line(hostile, model_path, tmp_path, args, says):
@@ -176,7 +177,8 @@ def test_inpaint_options_are_validated_in_one_line(hostile, model_path, tmp_path
     assert len([ln for ln in r.output.splitlines() if ln.startswith("error")]) == 1
 
 
-@pytest.mark.parametrize("args, says", [(["--foreground", "dark"], "--foreground"), (["--dpi", "1e-300"], "--dpi"), (["--dpi", "inf"], "--dpi"), (["--px-size-mm", "-2"], "--px-size-mm")])
+@pytest.mark.parametrize("args, says", [(["--foreground", "dark"], "--foreground"), (["--max-pixels", "0"], "--max-pixels"),
+                                        (["--spur-factor", "nan"], "--spur-factor"), (["--dpi", "1e-300"], "--dpi"), (["--dpi", "inf"], "--dpi"), (["--px-size-mm", "-2"], "--px-size-mm")])
 def test_traits_options_are_validated(hostile, args, says):
     r = runner.invoke(app, ["traits", str(hostile / "good.png"), *args])
     assert r.exit_code == 1 and says in r.output and "Traceback" not in r.output

@@ -77,8 +77,8 @@ class TraitSettings:
             raise RootRepairError(f"--px-size-mm must be a number from 0.000001 to 1000, got {self.px_size_mm}")
         if self.min_component_px < 0:
             raise RootRepairError(f"min_component_px must be >= 0, got {self.min_component_px}")
-        if self.spur_factor < 0 or self.min_spur_px < 0:
-            raise RootRepairError("spur_factor and min_spur_px must be >= 0")
+        if not (math.isfinite(self.spur_factor) and math.isfinite(self.min_spur_px)) or self.spur_factor < 0 or self.min_spur_px < 0:
+            raise RootRepairError(f"--spur-factor and --min-spur-px must be numbers >= 0, got {self.spur_factor} and {self.min_spur_px}")
         if self.diameter_edges is not None and list(self.diameter_edges) != sorted(set(self.diameter_edges)):
             raise RootRepairError(f"diameter_edges must increase strictly, got {self.diameter_edges}")
 
