@@ -80,7 +80,13 @@ def _load_pixels(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
                 )
             shape = tif.pages[0].shape
             _too_large(path, int(shape[0]), int(shape[1]) if len(shape) > 1 else 1, max_pixels)
-            return tif.asarray()
+            try:
+                return tif.asarray()
+            except ValueError as exc:
+                if "imagecodecs" not in str(exc):
+                    raise
+                # LZW, JPEG or CCITT compression (GIMP, Photoshop and scanners write LZW):
+                # tifffile needs an extra package for them, PIL's libtiff reads them
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = None  # the limit is checked here, before decoding, with the file's name

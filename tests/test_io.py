@@ -111,6 +111,16 @@ def test_a_one_slice_stack_and_planar_rgb_are_read_as_the_mask(tmp_path):
         rio.read_mask(tmp_path / "cube.tif")
 
 
+@pytest.mark.parametrize("compression", ["tiff_lzw", "group4", "jpeg"])
+def test_tiffs_compressed_as_gimp_photoshop_and_scanners_write_them_are_read(tmp_path, compression):
+    m = np.zeros((40, 50), bool)
+    m[10:30, 18:26] = True
+    im = Image.fromarray((m * 255).astype(np.uint8))
+    (im.convert("1") if compression == "group4" else im).save(tmp_path / "a.tif", compression=compression)
+    got, _ = rio.read_mask(tmp_path / "a.tif")
+    assert (got != m).mean() < (0.02 if compression == "jpeg" else 1e-9)
+
+
 def test_binarise_rule():
     assert rio.binarise(np.array([[0, 1]], np.uint16)).tolist() == [[False, True]]
     assert rio.binarise(np.array([[0, 200, 255]], np.uint8)).tolist() == [[False, True, True]]
