@@ -60,9 +60,15 @@ def _too_large(path: Path, h: int, w: int, max_pixels: int) -> None:
         )
 
 
+def _tiff_header(path: Path) -> bool:
+    """Does the file start like a TIFF (or BigTIFF)? A PNG saved under a .tif name goes to PIL, which reads it."""
+    with open(path, "rb") as fh:
+        return fh.read(4) in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
 def _load_pixels(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     suffix = path.suffix.lower()
-    if suffix in (".tif", ".tiff"):
+    if suffix in (".tif", ".tiff") and _tiff_header(path):
         import logging
 
         import tifffile

@@ -121,6 +121,16 @@ def test_tiffs_compressed_as_gimp_photoshop_and_scanners_write_them_are_read(tmp
     assert (got != m).mean() < (0.02 if compression == "jpeg" else 1e-9)
 
 
+def test_a_mask_under_another_formats_suffix_is_read_by_its_content(tmp_path):
+    m = np.zeros((40, 50), bool)
+    m[10:30, 18:26] = True
+    Image.fromarray((m * 255).astype(np.uint8)).save(tmp_path / "a.tif", format="PNG")  # a PNG named .tif
+    tifffile.imwrite(tmp_path / "b.png", (m * 255).astype(np.uint8))  # a TIFF named .png
+    for name in ("a.tif", "b.png"):
+        got, _ = rio.read_mask(tmp_path / name)
+        assert np.array_equal(got, m), name
+
+
 def test_binarise_rule():
     assert rio.binarise(np.array([[0, 1]], np.uint16)).tolist() == [[False, True]]
     assert rio.binarise(np.array([[0, 200, 255]], np.uint8)).tolist() == [[False, True, True]]
