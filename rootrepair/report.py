@@ -51,13 +51,13 @@ def measure_folder(
     qc_dir: str | Path | None = None,
     on_image: Progress | None = None,
     on_start: Callable[[int], None] | None = None,
-    only: list[str] | None = None,
+    only: list[str] | dict[str, str] | None = None,
 ) -> FolderTraits:
     """Measure the traits of every mask under ``folder`` (a folder or one file).
 
     A file that cannot be read is recorded in ``failures`` and the rest go on.
     ``only``: relative paths to measure (the others are left out), e.g. the inputs a
-    manifest says were repaired.
+    manifest says were repaired; a dict also gives each the name it is matched by.
     ``qc_dir``: write one QC picture per mask there (mirroring sub-folders).
     """
     folder = Path(folder)
@@ -70,6 +70,8 @@ def measure_folder(
         on_start(len(images))
     rows, keys, failures, shapes = [], [], [], {}
     key_of = rio.image_keys(list(images), folder)
+    if isinstance(only, dict):
+        key_of.update({p: only[p.relative_to(folder).as_posix()] for p in images})
     for path, mask, info, reason in rio.iter_masks(images, foreground=foreground, max_pixels=max_pixels):
         key = key_of[path]
         if reason is None:
@@ -99,20 +101,25 @@ def measure_folder(
     return FolderTraits(folder, table, failures, [str(p) for p in skipped], shapes)
 
 
-def before_folder_from_manifest(folder: Path) -> tuple[Path, list[str]] | None:
-    """The input folder named by a ``rootrepair inpaint`` manifest and the inputs it repaired."""
+def before_folder_from_manifest(folder: Path) -> tuple[Path, dict[str, str]] | None:
+    """The input folder named by a ``rootrepair inpaint`` manifest, and the inputs it repaired,
+    each with the name its repair goes by (``plant.jpg`` beside ``plant.png`` was written as
+    ``plant_jpg.png``: its input is compared with that, not left unmatched)."""
     found = _manifests(folder)
     if not found:
         return None
-    root, repaired = None, set()
+    root, repaired = None, {}
     for manifest in found:
         try:
             data = json.loads(manifest.read_text())
             root = root or Path(data["input"])
-            repaired |= {e["input_rel"] for e in data.get("files", []) if e.get("status") == "ok"}
+            for e in data.get("files", []):
+                if e.get("status") == "ok":
+                    out = e.get("output") or e["input_rel"]
+                    repaired[e["input_rel"]] = Path(out).with_suffix("").as_posix()
         except (ValueError, KeyError, TypeError) as exc:
             raise RootRepairError(f"{manifest}: not a rootrepair manifest ({exc})") from None
-    return root, sorted(repaired)
+    return root, dict(sorted(repaired.items()))
 
 
 def _manifests(folder: Path) -> list[Path]:

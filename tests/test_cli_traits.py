@@ -166,3 +166,25 @@ def test_repaired_masks_moved_away_from_their_inputs_and_an_ambiguous_expert_fol
     # neither expert file stands for plant1: both are listed unmatched under their full names
     assert "plant1.png, plant1.tif" in r.output.replace("\n", " ") or ("plant1.png" in r.output and "plant1.tif" in r.output)
     assert not (comp["image"] == "plant1").any()
+
+
+def test_inputs_renamed_by_the_repair_are_compared_with_their_repairs(tmp_path):
+    import json
+
+    gappy = np.zeros((60, 40), bool)
+    gappy[5:55, 20] = True
+    gappy[25:30, 20] = False  # 2 pieces
+    whole = gappy.copy()
+    whole[25:30, 20] = True
+    _save(tmp_path / "season" / "plant.png", gappy)
+    _save(tmp_path / "season" / "plant.tif", gappy)
+    for name in ("plant_png.png", "plant_tif.png"):
+        _save(tmp_path / "rep" / name, whole)
+    (tmp_path / "rep" / "manifest.json").write_text(json.dumps({"software": "rootrepair", "input": str(tmp_path / "season"), "files": [
+        {"input_rel": "plant.png", "output": "plant_png.png", "status": "ok"},
+        {"input_rel": "plant.tif", "output": "plant_tif.png", "status": "ok"}]}))
+    r = runner.invoke(app, ["traits", str(tmp_path / "rep"), "-o", str(tmp_path / "t.xlsx")])
+    assert r.exit_code == 0 and "unmatched" not in r.output, r.output
+    comp = pd.read_excel(tmp_path / "t.xlsx", sheet_name="comparison").set_index(["image", "trait"])
+    for key in ("plant_png", "plant_tif"):
+        assert comp.loc[(key, "components"), "before"] == 2 and comp.loc[(key, "components"), "after"] == 1
