@@ -13,6 +13,7 @@ paired t-tests of the best network against each other method.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -73,13 +74,22 @@ def _complete_masks(cfg: EvalConfig):
             yield f"root_{s}", generate_root_system(get_preset(cfg.preset), s).mask
             k += 1
     else:
+        # read as they are needed (a folder of large masks need not fit in memory); more
+        # samples than masks go round the folder again
         images, _ = rio.list_images(cfg.data)
-        good = [(p, m) for p, m, _, err in rio.iter_masks(images) if err is None]
-        if not good:
-            raise RootRepairError(f"{cfg.data}: no readable masks")
+        first = True
         while True:
-            for p, m in good:
+            found = 0
+            for p, m, _, err in rio.iter_masks(images):
+                if err is not None:
+                    if first:
+                        warnings.warn(f"{err}; left out of the evaluation", stacklevel=2)
+                    continue
+                found += 1
                 yield p.stem, m
+            if not found:
+                raise RootRepairError(f"{cfg.data}: no readable masks")
+            first = False
 
 
 def _noisy(cfg: EvalConfig, full: np.ndarray, k: int) -> np.ndarray:

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from rootrepair.baselines import closing_repair, link_repair
+from rootrepair.errors import RootRepairError
 from rootrepair.evaluate import EvalConfig, evaluate, make_samples
 from rootrepair.metrics import cldice, repair_metrics
 
@@ -109,3 +110,23 @@ def test_noisy_samples_keep_their_noise_in_the_truth():
     noisy = make_samples(EvalConfig(levels=("image",), n=1, gaps="occlusion", noise=1.0), "image")[0]
     assert noisy.truth.sum() != clean.truth.sum()
     assert not (noisy.gappy & ~noisy.truth).any()  # gaps only remove pixels
+
+
+def test_a_folder_of_masks_is_read_as_needed_bad_files_named_and_left_out(tmp_path):
+    from PIL import Image
+
+    for i, col in enumerate((10, 30)):
+        m = np.zeros((64, 64), np.uint8)
+        m[5:60, col:col + 3] = 255
+        Image.fromarray(m).save(tmp_path / f"m{i}.png")
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    cfg = EvalConfig(data=str(tmp_path), gaps="square", levels=("image",), n=3, device="cpu")
+    with pytest.warns(UserWarning, match="broken.png.*left out of the evaluation"):
+        samples = make_samples(cfg, "image")
+    # two readable masks, three samples: the folder is gone round again, in order
+    assert [s.name for s in samples] == ["m0", "m1", "m0"]
+    assert [int(np.flatnonzero(s.truth.any(axis=0))[0]) for s in samples] == [10, 30, 10]
+    (tmp_path / "m0.png").unlink()
+    (tmp_path / "m1.png").unlink()
+    with pytest.raises(RootRepairError, match="no readable masks"), pytest.warns(UserWarning, match="broken.png"):
+        make_samples(cfg, "image")
