@@ -75,11 +75,12 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from rootrepair.errors import RootRepairError
-from rootrepair.pixels import OFFSETS8, foreground_box, neighbour_counts, skeleton
+from rootrepair.pixels import OFFSETS8, foreground_box, neighbour_counts, neighbour_values, skeleton
 
 EIGHT = np.ones((3, 3), bool)
 DECODERS = ("topology", "threshold")
 FRAGMENT_REACH_PX = 4.0  # an end is joined to a fragment straight ahead across at most this gap
+BRIDGE_REACH_PX = 10  # a bridge judges the pieces it joins within this many px of its region
 WIDEN_PAD_PX = 0.25  # a bridge widens up to the joined roots' half width plus this, within their area
 
 
@@ -167,9 +168,8 @@ def decode(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Decode
 def _topology(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings) -> np.ndarray:
     """The pixels the topology decoder adds: steps 1-7 of the module's description."""
     gap_level = settings.notch_gap_level if settings.notch_px and settings.notch_gap_level else None
-    added = bridges(mask, prob, high=settings.threshold, low=settings.low, min_piece_px=settings.min_piece_px,
-                    fragments=settings.link_small_pieces, rest_above=gap_level)
-    added, rest = added if gap_level is not None else (added, None)
+    added, rest = _bridges(mask, prob, high=settings.threshold, low=settings.low, min_piece_px=settings.min_piece_px,
+                           fragments=settings.link_small_pieces, rest_above=gap_level)
     added |= link_ends(mask | added, prob, settings)
     if settings.notch_px:
         added |= notches(mask | added, prob, settings.notch_px, settings.notch_level, settings.min_piece_px, also=rest)
@@ -210,11 +210,8 @@ def _lookup(labels: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 def _labels_beside(own: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """The non-zero labels on ``own``'s pixels and their 8 neighbours (sorted, unique), i.e.
     ``labels`` under the 8-connected dilation of ``own``, gathered at its pixels only."""
-    h, w = own.shape
-    padded = np.zeros((h + 2, w + 2), labels.dtype)
-    padded[1:-1, 1:-1] = labels
-    rr, cc = np.nonzero(own)
-    found = np.unique(np.concatenate([padded[rr + 1 + dr, cc + 1 + dc] for dr in (-1, 0, 1) for dc in (-1, 0, 1)]))
+    pts = np.argwhere(own)
+    found = np.unique(np.concatenate([labels[own], neighbour_values(labels, pts).ravel()]))
     return found[found > 0]
 
 
@@ -244,11 +241,9 @@ def _neighbour_pairs(region: np.ndarray, labels: np.ndarray, where: np.ndarray |
     return np.unique(np.concatenate(pairs), axis=0)
 
 
-def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float = 0.3, min_piece_px: int = 10, reach: int = 10,
-            fragments: bool = True, rest_above: float | None = None):
+def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float = 0.3, min_piece_px: int = 10,
+            reach: int = BRIDGE_REACH_PX, fragments: bool = True) -> np.ndarray:
     """(M, N) bool: the candidate regions that join two or more pieces of ``mask``, redrawn.
-    With ``rest_above``, also the pixels of the drawn regions (outside ``mask``) whose
-    probability exceeds it: the rest of the gaps the bridges joined.
 
     A candidate region is a connected region of pixels outside ``mask`` with probability
     above ``low``; it is kept when its peak probability exceeds ``high`` and it touches at
@@ -263,6 +258,12 @@ def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float
     ``min_piece_px`` count as part of the regions they touch, so a fragment left inside a
     gap does not cut the gap's region in two, and a path may run through it.
     """
+    return _bridges(mask, prob, high=high, low=low, min_piece_px=min_piece_px, reach=reach, fragments=fragments)[0]
+
+
+def _bridges(mask, prob, *, high, low, min_piece_px, fragments, reach: int = BRIDGE_REACH_PX, rest_above: float | None = None):
+    """``bridges`` and, with ``rest_above``, the pixels of the drawn regions (outside
+    ``mask``) whose probability exceeds it: the rest of the gaps the bridges joined (else None)."""
     mask = np.asarray(mask, bool)
     labels, big = _piece_labels(mask, min_piece_px)
     pieces = big[labels]
@@ -273,7 +274,7 @@ def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float
     cand = fresh | (mask & ~pieces) if fragments else fresh
     region, n = ndi.label(cand, structure=EIGHT)
     if not n:
-        return np.zeros(mask.shape, bool) if rest_above is None else (np.zeros(mask.shape, bool),) * 2
+        return np.zeros(mask.shape, bool), None if rest_above is None else np.zeros(mask.shape, bool)
     touched = np.bincount(_neighbour_pairs(region, np.where(pieces, labels, 0), cand)[:, 0], minlength=n + 1)  # pieces per region
     keep = np.zeros(n + 1, bool)
     keep[np.unique(region[fresh & (prob > high)])] = True  # seeded by the network, never by a fragment
@@ -286,11 +287,10 @@ def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float
         at = np.flatnonzero(cand)  # the regions' pixels: a small share of the image (ndi.mean scans all of it)
         sums = np.bincount(region.ravel()[at], prob.ravel()[at].astype(np.float64), minlength=n + 1)
         ids = ids[np.argsort(-sums[ids] / np.bincount(region.ravel()[at], minlength=n + 1)[ids], kind="stable")]
-    out, rest = _bridge_paths(mask, pieces, prob, region, ids, touched >= 2, reach, high, rest_above)
-    return out if rest_above is None else (out, rest)
+    return _bridge_paths(mask, pieces, prob, region, ids, touched >= 2, reach, high, rest_above)
 
 
-def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int = 10, high: float = 0.5,
+def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int = BRIDGE_REACH_PX, high: float = 0.5,
                   rest_above: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Each region that joins local pieces, redrawn as its most probable paths between them.
 

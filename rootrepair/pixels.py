@@ -6,14 +6,24 @@ import numpy as np
 OFFSETS8 = tuple((dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc)
 
 
-def neighbour_counts(mask: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    """(K,) int: how many of each pixel's 8 neighbours are set in ``mask``; ``pts`` is (K, 2) (row, col).
+def neighbour_values(image: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """(8, K): the values of each pixel's 8 neighbours in ``image``; ``pts`` is (K, 2) (row, col).
 
-    Asked at the given pixels only (a skeleton's are far fewer than the image's); pixels
-    beyond the edge count as unset.
+    Asked at the given pixels only (a skeleton's or a region's are far fewer than the
+    image's); pixels beyond the edge read as 0.
     """
-    padded = np.pad(np.asarray(mask, bool), 1)
-    return sum(padded[pts[:, 0] + 1 + dr, pts[:, 1] + 1 + dc].astype(np.int8) for dr, dc in OFFSETS8)
+    image = np.asarray(image)
+    padded = np.zeros((image.shape[0] + 2, image.shape[1] + 2), image.dtype)  # np.pad costs more on small windows
+    padded[1:-1, 1:-1] = image
+    out = np.empty((8, len(pts)), image.dtype)
+    for k, (dr, dc) in enumerate(OFFSETS8):
+        out[k] = padded[pts[:, 0] + 1 + dr, pts[:, 1] + 1 + dc]
+    return out
+
+
+def neighbour_counts(mask: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """(K,) int: how many of each pixel's 8 neighbours are set in ``mask``; ``pts`` is (K, 2) (row, col)."""
+    return neighbour_values(np.asarray(mask, bool), pts).sum(axis=0, dtype=np.int8)
 
 
 def skeleton(mask: np.ndarray) -> np.ndarray:
