@@ -19,6 +19,7 @@ import pandas as pd
 
 from rootrepair import __version__
 from rootrepair import io as rio
+from rootrepair.pixels import foreground_box
 from rootrepair.report import TraitReport
 
 KEY_TRAITS = ("total_length", "tip_count", "components", "branch_point_count", "convex_hull_area", "network_area")
@@ -241,11 +242,9 @@ def write_html_report(
         for p in panels:
             if p.shape[:2] == fg.shape:
                 fg |= p.any(axis=2)
-        if fg.any() and all(p.shape[:2] == fg.shape for p in panels):
-            rows, cols = np.flatnonzero(fg.any(axis=1)), np.flatnonzero(fg.any(axis=0))
-            r0, r1 = max(rows[0] - 10, 0), rows[-1] + 11
-            c0, c1 = max(cols[0] - 10, 0), cols[-1] + 11
-            panels = [p[r0:r1, c0:c1] for p in panels]
+        box = foreground_box(fg, 10)
+        if box is not None and all(p.shape[:2] == fg.shape for p in panels):
+            panels = [p[box] for p in panels]
         h = max(p.shape[0] for p in panels)
         full = np.concatenate([np.pad(p, ((0, h - p.shape[0]), (0, 8), (0, 0)), constant_values=90) for p in panels], axis=1)
         rio.write_image(assets / f"full_{safe}.png", _shrink(full, FULL_MAX_PX))

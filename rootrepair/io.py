@@ -439,6 +439,12 @@ def storable(v):
             return v.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def _cell_text(v):
+    """A text cell as files may hold it (``storable``) that no spreadsheet runs as a formula."""
+    v = storable(v)
+    return "'" + v if _is_formula_like(v) else v
+
+
 def _text_safe(frame):
     """A copy whose text cells cannot run as spreadsheet formulas: ``=cmd()`` becomes ``'=cmd()``.
 
@@ -449,7 +455,7 @@ def _text_safe(frame):
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(lambda v: "'" + storable(v) if _is_formula_like(v) else storable(v))
+            out[col] = out[col].map(_cell_text)
     return out
 
 
@@ -475,7 +481,7 @@ def write_records_csv(path: str | os.PathLike, rows: list[dict]) -> Path:
             return ""
         if isinstance(v, float):
             return "" if v != v else f"{v:.6g}"
-        return "'" + storable(v) if _is_formula_like(v) else storable(v)
+        return _cell_text(v)
 
     def write(tmp):
         with open(tmp, "w", newline="", encoding="utf-8") as f:

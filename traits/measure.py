@@ -53,7 +53,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from rootrepair.errors import RootRepairError
-from rootrepair.pixels import neighbour_counts
+from rootrepair.pixels import foreground_box, neighbour_counts
 
 EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -326,13 +326,10 @@ def analyse_skeleton(mask: np.ndarray, settings: TraitSettings = TraitSettings()
     full_shape = mask.shape
     mask = mask.astype(bool)
     # work inside the bounding box (plus a 1-px frame): root masks are mostly empty
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if len(rows):
-        r0, c0 = max(rows[0] - 1, 0), max(cols[0] - 1, 0)
-        mask = mask[r0 : rows[-1] + 2, c0 : cols[-1] + 2]
-    else:  # nothing to measure: a 1-px box, not every step over the whole image (a 20000^2 scan took 170 s)
-        r0 = c0 = 0
-        mask = mask[:1, :1]
+    # nothing to measure: a 1-px box, not every step over the whole image (a 20000^2 scan took 170 s)
+    box = foreground_box(mask, 1) or np.s_[:1, :1]
+    r0, c0 = box[0].start or 0, box[1].start or 0
+    mask = mask[box]
     mask, labels, n = _remove_specks(mask, settings.min_component_px)
     diameter_at = _inscribed_diameter(mask)
     skeleton = skeletonize(mask)
@@ -513,10 +510,10 @@ def _perimeter(mask: np.ndarray) -> float:
     by the 2 x 2 cells beside it, so a vertex's neighbours and their neighbours are all
     that smoothing needs (3-4x faster than tracing).
     """
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if not len(rows):
+    box = foreground_box(mask)
+    if box is None:
         return 0.0
-    b = np.pad(mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], 1)  # closed outlines: background all round
+    b = np.pad(mask[box], 1)  # closed outlines: background all round
     h, w = b.shape
     hx = b[:, :-1] != b[:, 1:]  # vertex (r, c + 0.5), id r * (w - 1) + c
     vx = b[:-1, :] != b[1:, :]  # vertex (r + 0.5, c), id nh + r * w + c
