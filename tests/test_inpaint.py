@@ -83,41 +83,39 @@ def test_add_mode_never_deletes_input_pixels():
     assert repair_mask(eraser, m, InpaintSettings(tile=64, overlap=16, threshold=0.5, mode="replace")).sum() >= m.sum()
 
 
+class Counting(Bridge):
+    """The Bridge stand-in that counts the tiles it is run on (``tiles``: one count per batch)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tiles = []
+
+    def forward(self, x):
+        self.tiles.append(x.shape[0])
+        return super().forward(x)
+
+
 def test_empty_tiles_are_skipped():
-    calls = []
-
-    class Counting(Bridge):
-        def forward(self, x):
-            calls.append(x.shape[0])
-            return super().forward(x)
-
     m = np.zeros((400, 400), bool)
     m[10:20, 10:20] = True
-    p = predict_probability(Counting(), m, InpaintSettings(tile=64, overlap=16, batch=64))
-    assert sum(calls) < 4  # only the tiles that see the square
+    net = Counting()
+    p = predict_probability(net, m, InpaintSettings(tile=64, overlap=16, batch=64))
+    assert sum(net.tiles) < 4  # only the tiles that see the square
     assert p[200:, 200:].max() == 0
 
 
 def test_tiles_that_see_foreground_only_at_their_edge_are_skipped_and_weigh_nothing():
-    calls = []
-
-    class Counting(Bridge):
-        def forward(self, x):
-            calls.append(x.shape[0])
-            return super().forward(x)
-
     # tiles of 64 on a stride of 48 in an image padded by 16: the band of tiles starting at
     # padded row 48 sees rows 104..111 in its last 8 px, the band at 96 sees them inside
     m = np.zeros((200, 200), bool)
     m[90:92, 5:195] = True  # padded rows 106..107
     full = torch.softmax(Bridge()(torch.from_numpy(m.astype(np.float32))[None, None]), 1)[0, 1].numpy()
-    p0 = predict_probability(Counting(), m, InpaintSettings(tile=64, overlap=16, batch=1, skip_margin=0))
-    n0, calls[:] = len(calls), []
-    p8 = predict_probability(Counting(), m, InpaintSettings(tile=64, overlap=16, batch=1, skip_margin=8))
-    assert n0 == 10 and len(calls) == 5  # 5 tiles across: two bands before, one now
-    calls[:] = []
-    predict_probability(Counting(), m, InpaintSettings(tile=64, overlap=16, batch=1))
-    assert len(calls) == 5  # the default margin is half the overlap
+    every, edge, default = Counting(), Counting(), Counting()
+    p0 = predict_probability(every, m, InpaintSettings(tile=64, overlap=16, batch=1, skip_margin=0))
+    p8 = predict_probability(edge, m, InpaintSettings(tile=64, overlap=16, batch=1, skip_margin=8))
+    assert len(every.tiles) == 10 and len(edge.tiles) == 5  # 5 tiles across: two bands before, one now
+    predict_probability(default, m, InpaintSettings(tile=64, overlap=16, batch=1))
+    assert len(default.tiles) == 5  # the default margin is half the overlap
     assert np.abs(p0 - full).max() < 1e-5 and np.abs(p8 - full).max() < 1e-5  # a skipped tile pulls nothing to 0
     with pytest.raises(RootRepairError, match="skip_margin"):
         InpaintSettings(tile=64, overlap=16, skip_margin=9)
