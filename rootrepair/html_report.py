@@ -281,7 +281,7 @@ def write_html_report(
                     qc = f' · <a href="{html.escape(href)}" target="_blank">QC picture</a>'
                     break
         cards.append(
-            f'<section class="card"><h3>{html.escape(rio.storable(key))}</h3>'
+            f'<section class="card"><h3>{html.escape(key)}</h3>'
             f'<a href="{assets.name}/full_{safe}.png" target="_blank" title="open the full picture">{thumbs}</a>'
             f'<table>{"".join(facts)}</table><p class="links"><a href="{assets.name}/full_{safe}.png" target="_blank">full picture</a>{qc}</p></section>'
         )
