@@ -421,6 +421,9 @@ def train_cli(
     local_input: str = typer.Option("soft", "--local-input", help="What D_L sees of G's output: soft (probabilities) or straight-through (binarised)."),
     instance_noise: float = typer.Option(0.0, "--instance-noise", help="Noise sd on discriminator inputs, falling to 0 at the last step."),
     init: Optional[str] = typer.Option(None, "--init", help="Start the generator from these weights (shipped model name or generator .json)."),
+    teacher: Optional[str] = typer.Option(None, "--teacher", help="Also learn this trained generator's probabilities (shipped model name or generator .json): distils it into a smaller --base."),
+    lambda_teacher: float = typer.Option(1000.0, "--lambda-teacher", help="Weight of the teacher term, on the scale of --lambda-ce."),
+    cpu_bf16: bool = typer.Option(False, "--cpu-bf16", help="bfloat16 autocast on a CPU (faster only on CPUs with bf16 instructions)."),
     lambda_ce: float = typer.Option(1000.0, "--lambda-ce"),
     lambda_local: float = typer.Option(1.0, "--lambda-local"),
     lambda_global: float = typer.Option(1.0, "--lambda-global"),
@@ -454,6 +457,7 @@ def train_cli(
         cfg = TrainConfig(
             scale=scale_range, apex_gap_rate=apex_gap_rate, topology_loss=topology_loss, lambda_topology=lambda_topology, lambda_gap=lambda_gap,
             local_input=local_input, instance_noise=instance_noise, init=init,
+            teacher=teacher, lambda_teacher=lambda_teacher, cpu_bf16=cpu_bf16,
             variant=variant, out=str(out_dir or Path("runs") / variant), steps=steps, base=base, batch=batch,
             patch=patch, large=(rows, cols), gaps=gaps, preset=preset, data=str(data) if data else None, noise=noise,
             real=str(real) if real else None, lambda_ce=lambda_ce, lambda_local=lambda_local,
@@ -464,7 +468,7 @@ def train_cli(
             task = bar.add_task(f"training {variant}", total=steps, rate="")
 
             def on_step(step, logs):
-                shown = " ".join(f"{k}={logs[k]:.4g}" for k in ("ce", "topology", "local", "global", "reward", "val_gap_recall") if k in logs)
+                shown = " ".join(f"{k}={logs[k]:.4g}" for k in ("ce", "teacher", "topology", "local", "global", "reward", "val_gap_recall") if k in logs)
                 bar.update(task, completed=step, rate=f"{logs['s_per_step']:.2f}s/step {shown}")
 
             path = train(cfg, resume=resume, on_step=on_step)

@@ -88,9 +88,12 @@ class TrainConfig:
     local_input: str = "soft"  # soft: D_L sees G's probabilities | straight-through: G's output binarised at 0.5
     instance_noise: float = 0.0  # sd of Gaussian noise on every discriminator input, falling linearly to 0 at the last step
     init: str | None = None  # generator weights to start from (shipped name or generator .json); None: random
+    teacher: str | None = None  # a trained generator whose probabilities G also learns (distillation into a smaller G)
+    lambda_teacher: float = 1000.0  # the teacher term's weight, on the scale of lambda_ce
     seed: int = 0
     device: str = "auto"
-    amp: bool = True  # bfloat16 autocast on CUDA (ignored on CPU)
+    amp: bool = True  # bfloat16 autocast on CUDA
+    cpu_bf16: bool = False  # bfloat16 autocast on a CPU too (fast only on CPUs with bf16 instructions)
     threads: int = 0  # CPU threads (0: torch's default)
     checkpoint_every: int = 100
     log_every: int = 10
@@ -116,6 +119,8 @@ class TrainConfig:
             raise RootRepairError(f"scale must be 0 < low <= high, got {self.scale}")
         if self.lambda_gap < 0:
             raise RootRepairError(f"lambda gap must be >= 0, got {self.lambda_gap}")
+        if self.lambda_teacher < 0:
+            raise RootRepairError(f"lambda teacher must be >= 0, got {self.lambda_teacher}")
         if not (0.0 <= self.apex_gap_rate <= 1.0):
             raise RootRepairError(f"apex gap rate must be within 0..1, got {self.apex_gap_rate}")
         if self.variant == "gan-gl-m" and not self.real:
@@ -349,6 +354,17 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
     return (ce * m).sum() / m.sum().clamp(min=1.0)
 
 
+def soft_cross_entropy(logits: torch.Tensor, target_prob: torch.Tensor) -> torch.Tensor:
+    """Mean 2-class cross-entropy against a soft target: -(t log p + (1 - t) log(1 - p)).
+
+    The teacher term of distillation: its minimum over p is at p = t, so G learns the
+    teacher's probabilities, confident and unsure alike, not only its thresholded mask.
+    """
+    logp = F.log_softmax(logits.float(), dim=1)  # (B, 2, H, W): background, foreground
+    t = target_prob.float()[:, 0]
+    return -(t * logp[:, 1] + (1.0 - t) * logp[:, 0]).mean()
+
+
 def skeleton_recall_loss(prob: torch.Tensor, skeleton: torch.Tensor) -> torch.Tensor:
     """Skeleton Recall (Kirchhoff et al., ECCV 2024): 1 - the soft recall of the target's tubed skeleton.
 
@@ -424,9 +440,10 @@ def reinforce_loss(prob: torch.Tensor, batch: Batch, d_global: torch.nn.Module, 
 
 
 def generator_losses(
-    G, batch: Batch, cfg: TrainConfig, d_local=None, d_global=None, *, masked: bool = False, noise: float = 0.0
+    G, batch: Batch, cfg: TrainConfig, d_local=None, d_global=None, *, masked: bool = False, noise: float = 0.0,
+    teacher_prob: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
-    """The terms of eq. 10 (plus the topology term) for one batch. Returns (total, terms, logits, prob).
+    """The terms of eq. 10 (plus the topology and teacher terms) for one batch. Returns (total, terms, logits, prob).
 
     ``terms`` holds each term's value *before* its lambda; ``total`` is the weighted sum.
     """
@@ -443,6 +460,9 @@ def generator_losses(
     if cfg.topology_loss == "skeleton-recall" and batch.skeleton is not None:
         terms["topology"] = skeleton_recall_loss(prob, batch.skeleton)
         total = total + cfg.lambda_topology * terms["topology"]
+    if teacher_prob is not None:
+        terms["teacher"] = soft_cross_entropy(logits, teacher_prob)
+        total = total + cfg.lambda_teacher * terms["teacher"]
     if not masked and d_local is not None:
         shown = straight_through(prob) if cfg.local_input == "straight-through" else prob
         terms["local"] = lsgan_g_loss(d_local(with_noise(shown, noise)))
@@ -577,7 +597,14 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
     source = LargeMaskSource(cfg, rng)
     real = _load_folder(cfg.real) if cfg.variant == "gan-gl-m" else None
     val = validation_set(cfg)
-    amp = cfg.amp and device.type == "cuda"
+    amp = (cfg.amp and device.type == "cuda") or (cfg.cpu_bf16 and device.type == "cpu")
+    teacher = None
+    if cfg.teacher:
+        from rootrepair.models.checkpoint import load_generator
+
+        teacher = load_generator(cfg.teacher)[0].float().to(device).eval()
+        for p in teacher.parameters():
+            p.requires_grad_(False)
 
     def autocast():
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=amp)
@@ -626,11 +653,15 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
                     loss_d.float().backward()
                     opt_d.step()
                 # generator step
+                teacher_prob = None
+                if teacher is not None:
+                    with torch.no_grad(), autocast():
+                        teacher_prob = foreground_probability(teacher(batch.x))
                 with autocast():
-                    loss_g, terms, _, _ = generator_losses(G, batch, cfg, d_local, d_global, noise=noise)
+                    loss_g, terms, _, _ = generator_losses(G, batch, cfg, d_local, d_global, noise=noise, teacher_prob=teacher_prob)
                 if step % cfg.log_every == 0:
                     # how hard each term pulls on G: a term whose gradient is ~0 teaches nothing
-                    for name, lam in (("ce", cfg.lambda_ce), ("gap", cfg.lambda_gap), ("topology", cfg.lambda_topology), ("local", cfg.lambda_local), ("global", cfg.lambda_global)):
+                    for name, lam in (("ce", cfg.lambda_ce), ("gap", cfg.lambda_gap), ("topology", cfg.lambda_topology), ("teacher", cfg.lambda_teacher), ("local", cfg.lambda_local), ("global", cfg.lambda_global)):
                         if name in terms and torch.is_tensor(terms[name]):
                             logs[f"grad_{name}"] = gradient_size(lam * terms[name].float(), G)
                 opt_g.zero_grad(set_to_none=True)

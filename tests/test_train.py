@@ -276,3 +276,42 @@ def test_train_cli_refuses_bad_options_in_one_line(tmp_path):
     r = runner.invoke(app, ["train", "--topology-loss", "cldice", "--out", str(tmp_path / "run")])
     assert r.exit_code == 1 and "skeleton-recall" in r.output
     assert not (tmp_path / "run").exists()
+
+
+def test_teacher_term_is_the_cross_entropy_against_the_teachers_probability():
+    from rootrepair.train import Batch, soft_cross_entropy
+
+    # one pixel, G says 3/4 foreground
+    logits = torch.tensor([[[[0.0]], [[math.log(3.0)]]]])  # (1, 2, 1, 1): background, root
+    assert float(soft_cross_entropy(logits, torch.ones(1, 1, 1, 1))) == pytest.approx(-math.log(0.75), rel=1e-5)
+    entropy = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25))
+    assert float(soft_cross_entropy(logits, torch.full((1, 1, 1, 1), 0.75))) == pytest.approx(entropy, rel=1e-5)
+    # at the teacher's probability the term is at its minimum: no gradient
+    leaf = logits.clone().requires_grad_(True)
+    soft_cross_entropy(leaf, torch.full((1, 1, 1, 1), 0.75)).backward()
+    assert float(leaf.grad.abs().max()) < 1e-6
+    y = torch.ones(1, 1, 1, 1)
+    batch = Batch(x=torch.zeros_like(y), y=y, gap=torch.zeros_like(y), y2=None, X=None, Y=None, origins=[(0, 0)])
+    cfg = TrainConfig(variant="unet", lambda_ce=10.0, lambda_teacher=4.0, **TINY)
+    total, terms, _, _ = generator_losses(lambda x: logits, batch, cfg, teacher_prob=torch.zeros_like(y))
+    assert float(terms["teacher"]) == pytest.approx(-math.log(0.25), rel=1e-5)
+    assert float(total) == pytest.approx(10.0 * -math.log(0.75) + 4.0 * -math.log(0.25), rel=1e-5)
+    assert "teacher" not in generator_losses(lambda x: logits, batch, cfg)[1]
+    with pytest.raises(RootRepairError, match="teacher"):
+        TrainConfig(lambda_teacher=-1.0)
+
+
+def test_a_smaller_generator_learns_from_a_teacher(tmp_path):
+    from rootrepair.models.checkpoint import load_generator, save_generator
+
+    torch.manual_seed(0)
+    big = build_networks(TrainConfig(variant="unet", **{**TINY, "base": 8}), torch.device("cpu"))[0]
+    teacher = save_generator(tmp_path / "teacher", big.eval(), {"arch": "unet", "base": 8})
+    cfg = TrainConfig(variant="unet", out=str(tmp_path / "run"), steps=2, teacher=str(teacher), cpu_bf16=True,
+                      val_every=2, checkpoint_every=2, log_every=1, **TINY)
+    path = train(cfg)
+    card = json.loads(path.read_text())
+    assert card["base"] == 4 and card["teacher"] == str(teacher) and card["cpu_bf16"] is True
+    logs = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(e["teacher"]) and e["teacher"] > 0 for e in logs if e.get("batch") == "synthetic")
+    assert load_generator(path)[1]["base"] == 4
