@@ -88,6 +88,58 @@ class SasakiCNN(UNetGenerator):
         super().__init__(base=base, skip=False)
 
 
+def _strongest(bn: nn.BatchNorm2d, n: int) -> torch.Tensor:
+    """Indices (ascending) of the ``n`` channels whose BN scale is largest in magnitude."""
+    return torch.sort(torch.argsort(bn.weight.detach().abs(), descending=True)[:n]).values
+
+
+def _copy_conv_bn(dst: nn.Sequential, src: nn.Sequential, out_idx: torch.Tensor, in_idx: torch.Tensor) -> None:
+    dst[0].weight.data.copy_(src[0].weight.data[out_idx][:, in_idx])
+    for name in ("weight", "bias", "running_mean", "running_var"):
+        getattr(dst[1], name).data.copy_(getattr(src[1], name).data[out_idx])
+
+
+@torch.no_grad()
+def slim_generator(src: UNetGenerator, base: int) -> UNetGenerator:
+    """A narrower copy of a trained U-Net: each layer keeps its ``base``-scaled share of channels.
+
+    Network slimming (Liu et al., ICCV 2017): a layer keeps the channels whose batch-norm
+    scale is largest in magnitude, and the next layer keeps the weights that read them. The
+    result is a start for training a smaller, faster generator (its outputs differ until it
+    is trained); at the same width it is the same network.
+    """
+    src_base = src.stem[0][0].out_channels
+    if base > src_base:
+        raise ValueError(f"cannot slim a base-{src_base} generator to the wider base {base}")
+    dst = UNetGenerator(base, skip=src.skip)
+    src_ch = [src_base * m for m in (1, 2, 4, 8, 8)]
+    dst_ch = [base * m for m in (1, 2, 4, 8, 8)]
+    kept = torch.arange(1)  # the input's one channel
+    feats = []  # the kept channels of each level's encoder output (the skips)
+
+    def take(d: nn.Sequential, s: nn.Sequential, width: int) -> torch.Tensor:
+        out = _strongest(s[1], width)
+        _copy_conv_bn(d, s, out, kept)
+        return out
+
+    for d, s in zip(dst.stem, src.stem):
+        kept = take(d, s, dst_ch[0])
+    feats.append(kept)
+    for level, (dd, ss) in enumerate(zip(dst.down, src.down)):
+        for d, s in zip(dd, ss):
+            kept = take(d, s, dst_ch[level + 1])
+        feats.append(kept)
+    for k, (du, su, dm, sm) in enumerate(zip(dst.up_conv, src.up_conv, dst.merge, src.merge)):
+        level = 3 - k
+        kept = take(du, su, dst_ch[level])
+        if src.skip:  # the merge reads cat(upsampled, skip): the skip's channels come after the upsampled ones
+            kept = torch.cat([kept, src_ch[level] + feats[-2 - k]])
+        kept = take(dm, sm, dst_ch[level])
+    dst.head.weight.data.copy_(src.head.weight.data[:, kept])
+    dst.head.bias.data.copy_(src.head.bias.data)
+    return dst
+
+
 def foreground_probability(logits: torch.Tensor) -> torch.Tensor:
     """(B, 2, H, W) logits -> (B, 1, H, W) softmax probability of the foreground class."""
     return torch.softmax(logits.float(), dim=1)[:, 1:2]

@@ -699,15 +699,21 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
 def init_generator(G: torch.nn.Module, cfg: TrainConfig) -> None:
     """Load ``cfg.init``'s weights into G (fine-tuning, or resuming from committed weights).
 
-    Only the generator is carried: discriminators and optimisers start afresh.
+    Only the generator is carried: discriminators and optimisers start afresh. A wider U-Net
+    of the same kind is slimmed to G's width first (``slim_generator``).
     """
     from rootrepair.models.checkpoint import load_generator
 
     src, meta = load_generator(cfg.init)
-    if meta.get("arch") != VARIANT_ARCH[cfg.variant] or int(meta.get("base", -1)) != cfg.base:
+    src_base = int(meta.get("base", -1))
+    if meta.get("arch") != VARIANT_ARCH[cfg.variant] or src_base < cfg.base:
         raise RootRepairError(
-            f"--init {cfg.init}: a {meta.get('arch')} of base {meta.get('base')}, but {cfg.variant} needs a {VARIANT_ARCH[cfg.variant]} of base {cfg.base}"
+            f"--init {cfg.init}: a {meta.get('arch')} of base {meta.get('base')}, but {cfg.variant} needs a {VARIANT_ARCH[cfg.variant]} of base {cfg.base} or wider"
         )
+    if src_base > cfg.base:
+        from rootrepair.models.networks import slim_generator
+
+        src = slim_generator(src.float(), cfg.base)  # a wider U-Net: keep its strongest channels
     G.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in src.state_dict().items()})
 
 

@@ -86,3 +86,41 @@ def test_training_state_roundtrip(tmp_path):
         assert torch.equal(a, b)
     s1, s2 = opt.state_dict()["state"][0], opt2.state_dict()["state"][0]
     assert torch.equal(s1["exp_avg"], s2["exp_avg"]) and float(s1["step"]) == float(s2["step"])
+
+
+def test_slimming_to_the_same_width_is_the_same_network():
+    from rootrepair.models.networks import slim_generator
+
+    torch.manual_seed(0)
+    src = UNetGenerator(base=4)
+    for m in src.modules():  # BN statistics other than the defaults, as after training
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.weight.data.uniform_(-2, 2)
+            m.running_mean.data.uniform_(-1, 1)
+            m.running_var.data.uniform_(0.5, 2)
+    src.eval()
+    x = (torch.rand(1, 1, 48, 48) > 0.8).float()
+    with torch.no_grad():
+        assert torch.allclose(slim_generator(src, 4).eval()(x), src(x), atol=1e-5)
+
+
+def test_slimming_keeps_the_channels_with_the_largest_batch_norm_scale():
+    from rootrepair.models.networks import slim_generator
+
+    torch.manual_seed(0)
+    src = UNetGenerator(base=2)  # widths 2, 4, 8, 16, 16
+    src.stem[0][1].weight.data = torch.tensor([0.1, -5.0])  # the stem's first layer keeps channel 1
+    src.stem[1][1].weight.data = torch.tensor([3.0, 0.2])  # its second keeps channel 0
+    src.up_conv[3][1].weight.data = torch.tensor([0.5, 1.0])  # the top level's upsampling conv keeps 1
+    src.merge[3][1].weight.data = torch.tensor([2.0, -1.0])  # the top merge keeps 0
+    dst = slim_generator(src, 1)
+    assert dst.stem[0][0].weight.shape == (1, 1, 3, 3)
+    assert torch.equal(dst.stem[0][0].weight, src.stem[0][0].weight[1:2])
+    assert torch.equal(dst.stem[0][1].weight, torch.tensor([-5.0]))
+    assert torch.equal(dst.stem[1][0].weight, src.stem[1][0].weight[0:1, 1:2])  # reads the kept channel 1
+    # the top merge reads cat(upsampled (2 ch), skip (2 ch)): kept upsampled channel 1 -> input 1,
+    # kept skip channel 0 (the stem's second layer) -> input 2 + 0
+    assert torch.equal(dst.merge[3][0].weight, src.merge[3][0].weight[0:1][:, [1, 2]])
+    assert torch.equal(dst.head.weight, src.head.weight[:, 0:1])
+    with pytest.raises(ValueError, match="wider"):
+        slim_generator(src, 4)

@@ -246,9 +246,15 @@ def test_init_loads_weights_and_refuses_another_architecture(tmp_path):
     for k, v in src.state_dict().items():
         if v.is_floating_point():
             assert torch.allclose(G.state_dict()[k], v, atol=1e-3, rtol=1e-3)
-    with pytest.raises(RootRepairError, match="base"):
+    with pytest.raises(RootRepairError, match="base 8 or wider"):
         init_generator(build_networks(TrainConfig(variant="unet", **{**TINY, "base": 8}), torch.device("cpu"))[0],
                        TrainConfig(variant="unet", init=str(path), **{**TINY, "base": 8}))
+    # a narrower G starts from the wider one's strongest channels
+    narrow_cfg = TrainConfig(variant="unet", init=str(path), **{**TINY, "base": 2})
+    narrow = build_networks(narrow_cfg, torch.device("cpu"))[0]
+    init_generator(narrow, narrow_cfg)
+    keep = torch.sort(torch.argsort(src.stem[0][1].weight.detach().abs(), descending=True)[:2]).values
+    assert torch.allclose(narrow.stem[0][0].weight, src.stem[0][0].weight[keep], atol=1e-3, rtol=1e-3)
 
 
 def test_new_options_are_checked():
