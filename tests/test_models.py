@@ -124,3 +124,38 @@ def test_slimming_keeps_the_channels_with_the_largest_batch_norm_scale():
     assert torch.equal(dst.head.weight, src.head.weight[:, 0:1])
     with pytest.raises(ValueError, match="wider"):
         slim_generator(src, 4)
+
+
+@pytest.mark.parametrize("skip", [True, False])
+def test_inference_form_gives_the_same_logits(skip):
+    from rootrepair.models.networks import InferenceUNet
+
+    torch.manual_seed(1)
+    src = UNetGenerator(base=4, skip=skip)
+    for m in src.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.weight.data.uniform_(-2, 2)
+            m.bias.data.uniform_(-1, 1)
+            m.running_mean.data.uniform_(-1, 1)
+            m.running_var.data.uniform_(0.5, 2)
+    src.eval()
+    fast = InferenceUNet(src)
+    assert all(u[0].out_channels == 4 * s[0].out_channels for u, s in zip(fast.up_conv, src.up_conv))
+    for shape in ((2, 1, 64, 64), (1, 1, 37, 50)):  # one not a multiple of 16: padded and cropped alike
+        x = (torch.rand(shape) > 0.7).float()
+        with torch.no_grad():
+            a, b = src(x), fast(x)
+        assert a.shape == b.shape
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-4)
+
+
+def test_subpixel_conv_equals_conv_after_nearest_upsampling():
+    from rootrepair.models.networks import _subpixel
+
+    torch.manual_seed(2)
+    conv = torch.nn.Conv2d(3, 5, 3, padding=1)
+    x = torch.randn(1, 3, 6, 7)
+    with torch.no_grad():
+        ref = conv(torch.nn.functional.interpolate(x, scale_factor=2.0, mode="nearest"))
+        got = torch.nn.functional.pixel_shuffle(_subpixel(conv)(x), 2)
+    assert torch.allclose(ref, got, atol=1e-5)
