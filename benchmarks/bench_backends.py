@@ -35,10 +35,63 @@ def _batches(tiles, batch=8):
     return [tiles[i : i + batch][:, None] for i in range(0, len(tiles), batch)]
 
 
+def _folded(form):
+    """The inference form with batch norm folded into the convolutions (the variant left out)."""
+    import copy
+
+    from torch import nn
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    f = copy.deepcopy(form)
+    fold = lambda seq: nn.Sequential(fuse_conv_bn_eval(seq[0], seq[1]), *seq[2:])  # noqa: E731
+    f.stem = nn.Sequential(*(fold(b) for b in f.stem))
+    f.down = nn.ModuleList(nn.Sequential(*(fold(b) for b in d)) for d in f.down)
+    f.merge = nn.ModuleList(fold(m) for m in f.merge)
+    f.up_conv = nn.ModuleList(fold(u) for u in f.up_conv)
+    return f.eval()
+
+
+def _forms(mask, batches, args) -> list[str]:
+    """The U-Net as trained against its inference form (and with BN folded), fp32 and bf16."""
+    from rootrepair.decode import decode
+    from rootrepair.inpaint import InpaintSettings, predict_probability
+    from rootrepair.io import list_images, read_mask
+    from rootrepair.models.checkpoint import load_generator
+    from rootrepair.models.networks import InferenceUNet
+
+    trained = load_generator()[0].float().eval().to(memory_format=torch.channels_last)
+    form = InferenceUNet(load_generator()[0].float().eval()).to(memory_format=torch.channels_last)
+    forms = {"as trained": trained, "inference form (shipped)": form, "inference form, BN folded": _folded(form).to(memory_format=torch.channels_last)}
+    masks = [mask] + ([read_mask(p)[0] for p in list_images(args.real)[0]] if args.real else [])
+    dev = torch.device("cpu")
+    s32, s16 = InpaintSettings(device="cpu", precision="fp32"), InpaintSettings(device="cpu", precision="bf16")
+    refs = [decode(m, predict_probability(trained, m, s32, device=dev)) for m in masks]
+    lines = ["", f"The inference form replaces each nearest-neighbour upsampling + conv by a sub-pixel conv. {len(masks)} masks"
+             + (f": the held-out mask and {len(masks) - 1} of {args.real.name}" if args.real else ": the held-out mask"), "",
+             "Repaired masks decoded with the default decoder, compared with the as-trained network in fp32. "
+             "Seconds: the network alone over the 2500 x 1000 held-out mask's tiles of 256 x 256 that hold foreground, in batches of 8.", "",
+             "| network | precision | seconds (best of %d) | repaired pixels differing from as-trained fp32 | pixels added (as-trained fp32: %d) |" % (args.repeats, sum(int((r & ~m).sum()) for r, m in zip(refs, masks))),
+             "|---|---|---|---|---|"]
+    for name, net in forms.items():
+        for prec, st in (("fp32", s32), ("bf16", s16)):
+            def run(net=net, bf16=prec == "bf16"):
+                with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    for b in batches:
+                        net(torch.from_numpy(b).contiguous(memory_format=torch.channels_last))
+            t = best_time(run, args.repeats)
+            reps = [decode(m, predict_probability(net, m, st, device=dev)) for m in masks]
+            diff = sum(int((r ^ ref).sum()) for r, ref in zip(reps, refs))
+            added = sum(int((r & ~m).sum()) for r, m in zip(reps, masks))
+            lines.append(f"| {name} | {prec} | {t:.3f} | {diff} | {added} |")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-compile", action="store_true", help="leave out torch.compile (its first call compiles for minutes)")
+    ap.add_argument("--real", type=Path, default=None, help="also compare the U-Net's forms on the masks of this folder")
+    ap.add_argument("--forms-only", action="store_true", help="only compare the U-Net as trained with its inference form (-> inference_form_cpu.md)")
     args = ap.parse_args()
     from rootrepair.decode import decode
     from rootrepair.inpaint import InpaintSettings, predict_probability, prepare_model
@@ -54,6 +107,11 @@ def main() -> None:
     model, device = prepare_model(model, InpaintSettings(device="cpu"))
     tiles = _tiles(mask)
     batches = _batches(tiles)
+    if args.forms_only:
+        write("inference_form_cpu.md", "The U-Net as trained and in its inference form",
+              "python benchmarks/bench_backends.py --forms-only" + (f" --real {args.real}" if args.real else ""),
+              f"CPU, {torch.get_num_threads()} threads. 2048^3 float32 matmul: {matmul:.3f} s.\n" + "\n".join(_forms(mask, batches, args)))
+        return
 
     def eager(bf16):
         @torch.inference_mode()

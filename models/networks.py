@@ -129,10 +129,11 @@ class InferenceUNet(nn.Module):
 
     Each decoder level's nearest-neighbour upsampling followed by a conv becomes one conv
     at the lower resolution plus a pixel shuffle (``_subpixel``), so no upsampled copy is
-    made: 7% faster under bf16 on a 2-core CPU, the same repaired masks in fp32, and as
-    close to fp32 in bf16 as the original. Batch norm is deliberately not folded into the
-    convolutions: folded, bf16 rounding moved 4x more repaired pixels away from the fp32
-    result and added 8% fewer pixels on 31 real masks (``benchmarks/results/backends_cpu.md``).
+    made. On a 2-core CPU under bf16 it is 18% faster, and its repaired masks are as close
+    to fp32's as the original's; in fp32 the masks are the same but it was 9% slower, so
+    the CPU runtime uses it under bf16 only. Batch norm is deliberately not folded into the
+    convolutions: folded, bf16 rounding moved 3.4x more repaired pixels away from the fp32
+    result and added 5% fewer pixels on 32 masks (``benchmarks/results/inference_form_cpu.md``).
     Not for training.
     """
 

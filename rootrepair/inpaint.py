@@ -130,8 +130,10 @@ def prepare_model(model: torch.nn.Module, settings: InpaintSettings, *, threads:
     if resolve_runtime(settings.runtime, device) == "openvino":
         # 1.7x faster than torch on a 2-core CPU (benchmarks/results/backends_cpu.md)
         return OpenVinoGenerator(model, bf16=use_bf16(device, settings.precision), threads=threads), device
-    if isinstance(model, UNetGenerator):
-        model = InferenceUNet(model.float().eval())  # BN folded, no upsampled copies: ~10% faster, same output
+    if isinstance(model, UNetGenerator) and device.type == "cpu" and use_bf16(device, settings.precision):
+        # sub-pixel upsampling convs: 18% faster in bf16 on a CPU, as close to fp32 (in fp32: 9% slower, so not
+        # there); benchmarks/results/inference_form_cpu.md
+        model = InferenceUNet(model.float().eval())
     # channels-last is faster on both: measured 3.0 s -> 2.1 s per 2500 x 1000 mask on 2 CPU cores
     model = model.to(device).eval().to(memory_format=torch.channels_last)
     return model, device

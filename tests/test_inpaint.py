@@ -459,3 +459,14 @@ def test_workers_must_be_positive(tmp_path, model_path):
     _season(season)
     with pytest.raises(RootRepairError, match="--workers"):
         repair_folder(season, tmp_path / "out", model_name=str(model_path), workers=0)
+
+
+def test_cpu_runs_the_inference_form_under_bf16_only():
+    from rootrepair.inpaint import prepare_model
+    from rootrepair.models.checkpoint import load_generator
+    from rootrepair.models.networks import InferenceUNet, UNetGenerator
+
+    bf16, _ = prepare_model(load_generator()[0], InpaintSettings(device="cpu", runtime="torch", precision="bf16"))
+    fp32, _ = prepare_model(load_generator()[0], InpaintSettings(device="cpu", runtime="torch", precision="fp32"))
+    assert isinstance(bf16, InferenceUNet)
+    assert isinstance(fp32, UNetGenerator) and not isinstance(fp32, InferenceUNet)
