@@ -245,7 +245,8 @@ def _num(v: float) -> str:
 def _print_summary(report) -> None:
     s = report.summary
     n = int(s["n"].max()) if len(s) else 0
-    table = Table(title=f"summary: means over {n} images (err%: error vs the expert; all traits in the spreadsheet)")
+    compared = "error_after_pct_mean" in s or "error_before_pct_mean" in s
+    table = Table(title=f"summary: means over {n} images ({'err%: error vs the expert; ' if compared else ''}all traits in the spreadsheet)")
     cols = [c for c in ("trait", "mean", "sd", "before_mean", "after_mean", "expert_mean", "error_before_pct_mean", "error_after_pct_mean", "closer_share") if c in s]
     names = {"before_mean": "before", "after_mean": "after", "expert_mean": "expert", "error_before_pct_mean": "err%bef",
              "error_after_pct_mean": "err%aft", "closer_share": "closer"}

@@ -625,6 +625,7 @@ def _repair_all(chosen, names, out_dir, mname, in_root, model, card, device, set
                 entry = {"input_rel": rel, "input": str(Path(path).absolute()), "output": out_rel.as_posix()}
                 t0 = time.perf_counter()
                 try:
+                    rio.check_file(Path(path))  # a broken link: say so, as traits does
                     try:
                         sha = rio.sha256_file(path)
                     except OSError as exc:

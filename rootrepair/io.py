@@ -171,6 +171,14 @@ def check_foreground(foreground: str) -> None:
         raise RootRepairError(f"--foreground must be one of {', '.join(FOREGROUND_CHOICES)}, got {foreground!r}")
 
 
+def check_file(path: Path) -> None:
+    """Raise ``MaskReadError`` with a one-line reason where ``path`` is a broken link or no file."""
+    if path.is_symlink() and not path.exists():
+        raise MaskReadError(f"{path}: broken link (it points to {os.readlink(path)}, which does not exist)")
+    if not path.is_file():
+        raise MaskReadError(f"{path}: no such file")
+
+
 def read_mask(path: str | os.PathLike, *, foreground: str = "auto", max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, MaskInfo]:
     """Read an image file as a boolean foreground mask.
 
@@ -197,10 +205,7 @@ def read_mask(path: str | os.PathLike, *, foreground: str = "auto", max_pixels: 
     """
     check_foreground(foreground)
     path = Path(path)
-    if path.is_symlink() and not path.exists():
-        raise MaskReadError(f"{path}: broken link (it points to {os.readlink(path)}, which does not exist)")
-    if not path.is_file():
-        raise MaskReadError(f"{path}: no such file")
+    check_file(path)
     try:
         if path.stat().st_size == 0:
             raise MaskReadError(f"{path}: file is empty (0 bytes)")

@@ -108,6 +108,7 @@ def test_inpaint_goes_on_past_every_bad_file(hostile, model_path, tmp_path):
         lines = [ln for ln in r.output.splitlines() if name in ln and "failed" in ln]
         assert len(lines) == 1, (name, r.output)
     assert any("garbage.tif: not a readable TIFF" in ln for ln in r.output.splitlines())  # said plainly
+    assert any("dangling.png: broken link" in ln for ln in r.output.splitlines())  # as traits says it
     # the name's escape code is shown as text, never sent to the terminal
     assert "esc\x1b[31mred" not in r.output
     if os.geteuid() != 0:  # root reads any file

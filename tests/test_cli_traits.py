@@ -82,6 +82,7 @@ def test_traits_refuses_before_measuring(season, monkeypatch):
 def test_traits_output_folder_gets_the_default_name(season):
     r = runner.invoke(app, ["traits", str(season / "expert"), "-o", str(season / "results")])
     assert r.exit_code == 0, r.output
+    assert "err%" not in r.output  # nothing compared: the summary's title does not explain error columns
     assert (season / "results" / "expert-traits.xlsx").exists()
     assert (season / "results" / "expert-traits-summary.csv").exists()
     (season / "made").mkdir()
