@@ -1,6 +1,6 @@
 """Where the time of one repair goes, stage by stage, and how long a fresh process takes.
 
-    python benchmarks/bench_pipeline.py [--repeats 3]
+    python benchmarks/bench_pipeline.py [--repeats 3] [--model NAME --out pipeline_speed_cpu_NAME.md]
 
 One 2500 x 1000 chickpea mask with occlusion gaps (a held-out seed), warm, in-process:
 read, network (torch fp32 and bf16 autocast; OpenVINO fp32 and bf16 when installed), decode (topology), write the mask, draw and write
@@ -25,6 +25,8 @@ from _common import best_time, held_out_mask, network_runtime, write
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--model", default=None, help="shipped model name or generator .json (default: the default model)")
+    ap.add_argument("--out", default="pipeline_speed_cpu.md")
     args = ap.parse_args()
     from rootrepair import io as rio
     from rootrepair.decode import decode
@@ -47,7 +49,7 @@ def main() -> None:
         runtimes = [("torch", "fp32"), ("torch", "bf16")] + ([("openvino", "fp32"), ("openvino", "bf16")] if openvino_available() else [])
         for runtime, precision in runtimes:
             s = InpaintSettings(device="cpu", precision=precision, runtime=runtime)
-            model, device = prepare_model(load_generator()[0], s)
+            model, device = prepare_model(load_generator(args.model)[0], s)
             t = best_time(lambda: probs.__setitem__((runtime, precision), predict_probability(model, mask, s, device=device)), args.repeats)
             rows.append((f"network, tiled + blended ({runtime} {precision})", t))
         default = tuple(network_runtime().split())  # (runtime, precision) of the default settings here
@@ -66,24 +68,27 @@ def main() -> None:
         folder = {}
         for pipeline in (False, True):
             t = time.perf_counter()
-            repair_folder(season, tmp / f"folder-out-{pipeline}", settings=InpaintSettings(device="cpu"), pipeline=pipeline)
+            repair_folder(season, tmp / f"folder-out-{pipeline}", model_name=args.model, settings=InpaintSettings(device="cpu"), pipeline=pipeline)
             folder[pipeline] = (time.perf_counter() - t) / 10
         # worker processes (--workers): the same folder, each runtime, 1 process x all threads vs 2 x half
         by_workers = {}
         for runtime in ["torch"] + (["openvino"] if openvino_available() else []):
             for workers in (1, 2):
                 t = time.perf_counter()
-                repair_folder(season, tmp / f"folder-out-{runtime}-{workers}", settings=InpaintSettings(device="cpu", runtime=runtime), workers=workers)
+                repair_folder(season, tmp / f"folder-out-{runtime}-{workers}", model_name=args.model,
+                              settings=InpaintSettings(device="cpu", runtime=runtime), workers=workers)
                 by_workers[runtime, workers] = (time.perf_counter() - t) / 10
         fresh = {}
         for cmd, name in (
-            ([sys.executable, "-m", "rootrepair", "inpaint", str(src), "-o", str(tmp / "rep")], "inpaint"),
+            ([sys.executable, "-m", "rootrepair", "inpaint", str(src), "-o", str(tmp / "rep")] + (["--model", args.model] if args.model else []), "inpaint"),
             ([sys.executable, "-m", "rootrepair", "traits", str(src), "-o", str(tmp / "t.xlsx")], "traits"),
         ):
             t = time.perf_counter()
             subprocess.run(cmd, check=True, capture_output=True)
             fresh[name] = time.perf_counter() - t
-    lines = [f"Image: 2500 x 1000 ({mp:.1f} MP), {100 * mask.mean():.1f}% foreground, occlusion gaps; CPU, "
+    from rootrepair.models.checkpoint import resolve_model
+
+    lines = [f"Model: {resolve_model(args.model).stem}.", "", f"Image: 2500 x 1000 ({mp:.1f} MP), {100 * mask.mean():.1f}% foreground, occlusion gaps; CPU, "
              f"{torch.get_num_threads()} threads; default runtime and precision here: {default[0]} {default[1]}"
              f"{'' if openvino_available() else ' (OpenVINO not installed)'}.", "",
              "| stage | seconds (best of %d) |" % args.repeats, "|---|---|"]
@@ -101,7 +106,8 @@ def main() -> None:
               f"- `rootrepair inpaint plant.png`: {fresh['inpaint']:.2f} s (aim <= 2 s)",
               f"- `rootrepair traits plant.png`: {fresh['traits']:.2f} s (aim <= 1.5 s)",
               "", "Aim: the whole repair <= 0.5 s per 2500 x 1000 mask, warm."]
-    write("pipeline_speed_cpu.md", "Where the time of one repair goes", "python benchmarks/bench_pipeline.py", "\n".join(lines))
+    command = "python benchmarks/bench_pipeline.py" + (f" --model {args.model} --out {args.out}" if args.model else "")
+    write(args.out, "Where the time of one repair goes", command, "\n".join(lines))
 
 
 if __name__ == "__main__":
