@@ -17,7 +17,16 @@ Two decoders:
      join specks to roots). A smaller piece inside the region is part of it (a fragment
      left in the gap), so it neither splits the region nor blocks the path. The path is
      drawn at the joined roots' width, and never covers more than their width times its
-     length.
+     length. ``bridge_fill_level`` (off by default) instead adds the region's pixels above
+     it to the path. Measured at 0.7 against the band (n = 20 per setting, 8 settings):
+     it beat ``link`` on all five measures at once in 6 settings instead of 4, with fewer
+     false-positive pixels per gap pixel in all 8 and fewer truth pieces left split, and
+     in 9 of 12 settings of masks unlike the training data instead of 7; but where the
+     network is confident beside the roots, the whole region is filled and the roots are
+     thickened along it (a stand-in network sure of every pixel within 2 px of a 1-px line:
+     382 pixels added to bridge a 2-px cut, where the band adds 2), and on
+     31 real switchgrass masks the length error rose (0.170 -> 0.193). A guard against
+     that is not yet measured, so the band stays the default.
   2. *Probability-guided linking.* Every remaining skeleton end point of a piece of at
      least ``min_piece_px`` pixels looks for another such piece within ``link_radius``
      px; so does the end of a fragment of at least ``link_fragment_px`` pixels that
@@ -106,6 +115,7 @@ class DecodeSettings:
     notch_px: int = 5  # fill notches: confident pixels inside the mask's closing with a disc of this radius (0: off)
     notch_level: float = 0.8  # ... where the probability exceeds this
     notch_gap_level: float = 0.6  # ... or this, in the region of a gap that a bridge joined (0: off)
+    bridge_fill_level: float = 0.0  # > 0: a bridge takes its region's pixels above this instead of a band of the joined roots' width
 
     def __post_init__(self):
         if self.decoder not in DECODERS:
@@ -169,7 +179,7 @@ def _topology(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings) -> n
     """The pixels the topology decoder adds: steps 1-7 of the module's description."""
     gap_level = settings.notch_gap_level if settings.notch_px and settings.notch_gap_level else None
     added, rest = _bridges(mask, prob, high=settings.threshold, low=settings.low, min_piece_px=settings.min_piece_px,
-                           fragments=settings.link_small_pieces, rest_above=gap_level)
+                           fragments=settings.link_small_pieces, rest_above=gap_level, fill_above=settings.bridge_fill_level)
     added |= link_ends(mask | added, prob, settings)
     if settings.notch_px:
         added |= notches(mask | added, prob, settings.notch_px, settings.notch_level, settings.min_piece_px, also=rest)
@@ -261,9 +271,12 @@ def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float
     return _bridges(mask, prob, high=high, low=low, min_piece_px=min_piece_px, reach=reach, fragments=fragments)[0]
 
 
-def _bridges(mask, prob, *, high, low, min_piece_px, fragments, reach: int = BRIDGE_REACH_PX, rest_above: float | None = None):
+def _bridges(mask, prob, *, high, low, min_piece_px, fragments, reach: int = BRIDGE_REACH_PX, rest_above: float | None = None,
+             fill_above: float = 0.0):
     """``bridges`` and, with ``rest_above``, the pixels of the drawn regions (outside
-    ``mask``) whose probability exceeds it: the rest of the gaps the bridges joined (else None)."""
+    ``mask``) whose probability exceeds it: the rest of the gaps the bridges joined (else None).
+    With ``fill_above`` > 0 a drawn region's pixels above it join its path instead of a band
+    of the joined roots' width."""
     mask = np.asarray(mask, bool)
     labels, big = _piece_labels(mask, min_piece_px)
     pieces = big[labels]
@@ -287,11 +300,11 @@ def _bridges(mask, prob, *, high, low, min_piece_px, fragments, reach: int = BRI
         at = np.flatnonzero(cand)  # the regions' pixels: a small share of the image (ndi.mean scans all of it)
         sums = np.bincount(region.ravel()[at], prob.ravel()[at].astype(np.float64), minlength=n + 1)
         ids = ids[np.argsort(-sums[ids] / np.bincount(region.ravel()[at], minlength=n + 1)[ids], kind="stable")]
-    return _bridge_paths(mask, pieces, prob, region, ids, touched >= 2, reach, high, rest_above)
+    return _bridge_paths(mask, pieces, prob, region, ids, touched >= 2, reach, high, rest_above, fill_above)
 
 
 def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int = BRIDGE_REACH_PX, high: float = 0.5,
-                  rest_above: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+                  rest_above: float | None = None, fill_above: float = 0.0) -> tuple[np.ndarray, np.ndarray | None]:
     """Each region that joins local pieces, redrawn as its most probable paths between them.
 
     The network's probability is often wider than the root across a gap, and a repair
@@ -362,27 +375,35 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         radius = _median(edt[near]) if near.any() else 1.0
         sub = np.zeros(own.shape, bool)
         draw_path(sub, path[:, 0], path[:, 1], radius)
-        # where the network is confident the root is wider than the path, believe it, up to
-        # the width of the roots it joins (their area / skeleton length near the region):
-        # the distance transform on a skeleton cannot tell a 2-px root from a 1-px one
-        width = (zone & m).sum() / max((zone & skel).sum(), 1)
-        seed = np.ones(own.shape, bool)
-        seed[path[:, 0], path[:, 1]] = False
         p_win = prob[r0:r1, c0:c1]
-        dist = ndi.distance_transform_edt(seed)
-        more = np.flatnonzero(own & ~sub & (p_win > high) & (dist < width / 2 + WIDEN_PAD_PX))
-        # never more area than the joined roots' width times the path's length: a band of
-        # whole pixels around a path is wider than an even-width root, so the network's
-        # most probable pixels decide which side gets the extra row
-        room = max(int(round(width * len(path))) - int((sub & own).sum()), 0)
-        if len(more) > room:
-            key = p_win.ravel()[more] - 0.01 * dist.ravel()[more]
-            more = more[np.argsort(-key, kind="stable")[:room]]
-        sub.flat[more] = True
+        if fill_above > 0:
+            # the region's confident pixels: the gap's shape as the network sees it
+            sub |= own & (p_win > fill_above)
+        else:
+            sub.flat[_band(sub, own, p_win, path, zone & m, zone & skel, high)] = True
         out[r0:r1, c0:c1] |= sub & ~m
         if rest is not None:
             rest[r0:r1, c0:c1] |= own & ~m & ~sub & (p_win > rest_above)
     return out, rest
+
+
+def _band(sub, own, p_win, path, roots, roots_skel, high) -> np.ndarray:
+    """Flat indices that widen a drawn path where the network is confident (above ``high``),
+    up to the width of the roots it joins (``roots``' area / ``roots_skel``'s length: the
+    distance transform on a skeleton cannot tell a 2-px root from a 1-px one)."""
+    width = roots.sum() / max(roots_skel.sum(), 1)
+    seed = np.ones(own.shape, bool)
+    seed[path[:, 0], path[:, 1]] = False
+    dist = ndi.distance_transform_edt(seed)
+    more = np.flatnonzero(own & ~sub & (p_win > high) & (dist < width / 2 + WIDEN_PAD_PX))
+    # never more area than the joined roots' width times the path's length: a band of
+    # whole pixels around a path is wider than an even-width root, so the network's
+    # most probable pixels decide which side gets the extra row
+    room = max(int(round(width * len(path))) - int((sub & own).sum()), 0)
+    if len(more) > room:
+        key = p_win.ravel()[more] - 0.01 * dist.ravel()[more]
+        more = more[np.argsort(-key, kind="stable")[:room]]
+    return more
 
 
 # --------------------------------------------------------------------- end points

@@ -15,6 +15,9 @@ def n_components(m):
     return ndi.label(m, structure=EIGHT)[1]
 
 
+BAND = DecodeSettings(bridge_fill_level=0)  # bridges as a band of the joined roots' width (the default)
+
+
 def band_with_gap(width=3, gap=(40, 52), length=100):
     """A horizontal root ``width`` px wide over columns 10..length+10, cut at columns ``gap``."""
     m = np.zeros((40, length + 20), bool)
@@ -27,14 +30,19 @@ def band_with_gap(width=3, gap=(40, 52), length=100):
 def test_two_collinear_pieces_are_joined_at_the_root_width():
     m, top = band_with_gap(width=3)
     prob = m.astype(np.float32) * 0.95
-    prob[12:28, 40:52] = 0.9  # the network is sure there is root in the gap, 16 px wide
-    out = decode(m, prob)
+    prob[12:28, 40:52] = 0.6  # the network thinks there is root in the gap, 16 px wide, but is not sure
+    out = decode(m, prob, dataclasses.replace(BAND, bridge_fill_level=0.7))
     assert n_components(out) == 1
     added = out & ~m
     assert added[:, 40:52].any()
     rows = np.flatnonzero(added.any(axis=1))
     # drawn with the root's own width (rows 19..21), never the network's 16 px
     assert rows.min() >= top and rows.max() <= top + 2
+    # so is the band (the default), even where the network is sure
+    prob[12:28, 40:52] = 0.9
+    added = decode(m, prob, BAND) & ~m
+    rows = np.flatnonzero(added.any(axis=1))
+    assert added[:, 40:52].any() and rows.min() >= top and rows.max() <= top + 2
 
 
 def test_a_lone_tip_is_not_extended():
@@ -204,7 +212,7 @@ def test_a_gap_is_bridged_even_where_its_sides_meet_elsewhere():
     assert n_components(m) == 1
     prob = m.astype(np.float32) * 0.95
     prob[9:14, 44:56] = 0.9
-    out = decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=0))
+    out = decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=0, bridge_fill_level=0))
     assert out[10:13, 45:55].all()  # the whole cut, at the root's 3 px width
     assert not (out & ~m)[:10].any() and not (out & ~m)[13:].any()
 
@@ -220,16 +228,16 @@ def test_a_region_between_two_roots_passing_by_is_not_a_bridge():
     assert (out == m).all()
 
 
-def test_a_bridge_takes_the_networks_width_up_to_the_roots():
+def test_a_bridge_band_takes_the_networks_width_up_to_the_roots():
     m, top = band_with_gap(width=7)  # rows 17..23
     prob = m.astype(np.float32) * 0.95
     prob[17:24, 40:52] = 0.9  # the network fills the cut at the root's full width
-    out = decode(m, prob)
+    out = decode(m, prob, BAND)
     assert out[17:24, 41:51].all()
     m, top = band_with_gap(width=3)  # rows 19..21
     prob = m.astype(np.float32) * 0.95
     prob[10:31, 40:52] = 0.9  # 21 px of probability across a 3 px root
-    added = decode(m, prob) & ~m
+    added = decode(m, prob, BAND) & ~m
     rows = np.flatnonzero(added.any(axis=1))
     assert added[19:22, 41:51].all() and rows.min() >= 18 and rows.max() <= 22  # at most 1 px wider
 
@@ -346,7 +354,7 @@ def test_a_fragment_on_a_roots_line_links_onward_and_a_speck_beside_it_does_not(
     assert (decode(m, prob, settings) == m).all()
 
 
-def test_a_bridge_is_never_wider_than_the_roots_it_joins():
+def test_a_bridge_band_is_never_wider_than_the_roots_it_joins():
     # a 2-px root: every band of whole pixels around a one-pixel path is 1 or 3 px wide;
     # the area cap leaves 2 rows' worth, on the side where the network is surer
     m = np.zeros((40, 120), bool)
@@ -355,7 +363,7 @@ def test_a_bridge_is_never_wider_than_the_roots_it_joins():
     prob = m.astype(np.float32) * 0.95
     prob[18:22, 50:62] = 0.8
     prob[19:21, 50:62] = 0.9
-    out = decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=0))
+    out = decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=0, bridge_fill_level=0))
     added = out & ~m
     assert n_components(out) == 1
     assert added.sum() <= 2 * 12 + 2  # the joined roots' area per skeleton pixel times the path
@@ -576,3 +584,22 @@ def test_the_rest_of_a_bridged_gap_fills_like_a_notch_at_the_gap_level():
     # below the gap level nothing beyond the bridge is filled either
     prob[10:17, 49:52] = 0.55
     assert not (decode(m, prob) & ~m)[11:15, 49:52].any()
+
+
+def test_a_bridge_takes_the_pixels_the_network_is_sure_of_in_its_region():
+    # a 3-px root (rows 19..21) cut at columns 40..51; the network is sure the root runs one
+    # row lower in the cut's right half, and unsure (0.5) of a row on either side
+    m, top = band_with_gap(width=3)
+    prob = m.astype(np.float32) * 0.95
+    prob[18:24, 40:52] = 0.5
+    sure = np.zeros(m.shape, bool)
+    sure[19:22, 40:46] = True
+    sure[20:23, 46:52] = True
+    prob[sure] = 0.9
+    added = decode(m, prob, DecodeSettings(link_facing=False, link_pointing_px=0, bridge_fill_level=0.7)) & ~m
+    assert added[sure].all()  # all of the sure pixels
+    assert not added[18].any() and not added[23].any()  # none of the unsure rows beyond them
+    assert n_components(m | added) == 1
+    # the band (the default) draws the root's 3 rows where the path runs: not the lower row in full
+    band = decode(m, prob, dataclasses.replace(BAND, link_facing=False, link_pointing_px=0)) & ~m
+    assert not band[sure].all()
