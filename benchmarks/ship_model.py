@@ -65,6 +65,7 @@ def main() -> None:
     ap.add_argument("--history", default="", help="how the run started (e.g. from which weights)")
     ap.add_argument("--previous", default=DEFAULT_MODEL, help="the model this one replaces (default: the current default model)")
     ap.add_argument("--device-note", default="CPU, 2 cores (this project's development machine)")
+    ap.add_argument("--role", default="The default model of `rootrepair inpaint`.", help="the card's first line: what the model is for")
     args = ap.parse_args()
     for key in ("evaluation", "ablation", "notes"):
         if getattr(args, key) is not None:
@@ -87,6 +88,8 @@ def main() -> None:
         losses += f", {card['lambda_gap']:g} (CE at the gap pixels only, --lambda-gap)"
     if card.get("topology_loss", "none") != "none":
         losses += f", {card['lambda_topology']:g} ({card['topology_loss']})"
+    if card.get("teacher"):
+        losses += f", {card['lambda_teacher']:g} (soft cross-entropy to the probabilities of the teacher `{card['teacher']}`, --teacher)"
     if card["variant"] in ("gan-l", "gan-gl", "gan-gl-m"):
         losses += f", lambda2 = {card['lambda_local']:g} (local LSGAN, D_L input: {card.get('local_input', 'soft')})"
     if card["variant"] in ("gan-g", "gan-gl", "gan-gl-m"):
@@ -94,7 +97,7 @@ def main() -> None:
     decode_settings = ", ".join(f"`{k}={v}`" for k, v in dataclasses.asdict(DecodeSettings()).items())
     text = f"""# Model card: {args.name}
 
-The default model of `rootrepair inpaint`.
+{args.role}
 
 | | |
 |---|---|

@@ -40,3 +40,14 @@ def test_models_command_names_every_model_whole_and_marks_the_default():
     ids = sorted(m["id"] for m in shipped_models())
     assert sorted(line.split("│")[1].strip() for line in rows) == ids  # whole names, one row each
     assert [line.split("│")[1].strip() for line in rows if "yes" in line] == [DEFAULT_MODEL]
+
+
+def test_fast_model_is_half_as_wide_and_joins_pieces_too():
+    model, card = load_generator("rootrepair-unet-fast")  # verifies the sha256 of the weights
+    assert card["arch"] == "unet" and card["base"] == 8 and card["teacher"] == DEFAULT_MODEL
+    assert sum(p.numel() for p in model.parameters()) * 3 < sum(p.numel() for p in load_generator()[0].parameters())
+    mask, _ = rio.read_mask(EXAMPLES / "season" / "plant_01.png")
+    crop = mask[200:712, 200:712]
+    repaired = repair_mask(model, crop, InpaintSettings(threads=1))
+    assert (repaired >= crop).all()
+    assert components(repaired) < components(crop)
