@@ -16,6 +16,7 @@ Models are plain ``nn.Module``s without device or file logic. ``build_model`` is
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +30,10 @@ def conv_bn_relu(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
         nn.BatchNorm2d(c_out),
         nn.ReLU(inplace=True),
     )
+
+
+WIDTHS = (1, 2, 4, 8, 8)  # a U-Net level's channels in units of ``base``, top level to bottleneck
+BN_TENSORS = ("weight", "bias", "running_mean", "running_var")  # what a batch norm holds per channel
 
 
 def _pad_to(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
@@ -49,7 +54,7 @@ class UNetGenerator(nn.Module):
 
     def __init__(self, base: int = 16, skip: bool = True):
         super().__init__()
-        ch = [base, base * 2, base * 4, base * 8, base * 8]
+        ch = [base * m for m in WIDTHS]
         self.skip = skip
         self.stem = nn.Sequential(conv_bn_relu(1, ch[0]), conv_bn_relu(ch[0], ch[0]))
         # encoder: a stride-2 conv per level, then a conv
@@ -68,17 +73,23 @@ class UNetGenerator(nn.Module):
             self.head.bias.copy_(torch.tensor([0.0, math.log(0.03 / 0.97)]))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x, h, w = _pad_to(x, 16)
-        feats = [self.stem(x)]  # (B, c0, H, W)
-        for down in self.down:
-            feats.append(down(feats[-1]))  # (B, c_{i+1}, H / 2^(i+1), W / 2^(i+1))
-        y = feats[-1]
-        for k, (up, merge) in enumerate(zip(self.up_conv, self.merge)):
-            y = up(F.interpolate(y, scale_factor=2.0, mode="nearest"))
-            if self.skip:
-                y = torch.cat([y, feats[-2 - k]], dim=1)
-            y = merge(y)
-        return self.head(y)[..., :h, :w]  # (B, 2, H, W)
+        return _unet_forward(self, x, lambda up, y: up(F.interpolate(y, scale_factor=2.0, mode="nearest")))
+
+
+def _unet_forward(net: nn.Module, x: torch.Tensor, upsample: Callable) -> torch.Tensor:
+    """The U-Net's pass, shared by ``UNetGenerator`` and ``InferenceUNet``; ``upsample(up, y)``
+    runs a decoder level's ``up_conv`` module on ``y`` at twice its resolution."""
+    x, h, w = _pad_to(x, 16)
+    feats = [net.stem(x)]  # (B, c0, H, W)
+    for down in net.down:
+        feats.append(down(feats[-1]))  # (B, c_{i+1}, H / 2^(i+1), W / 2^(i+1))
+    y = feats[-1]
+    for k, (up, merge) in enumerate(zip(net.up_conv, net.merge)):
+        y = upsample(up, y)
+        if net.skip:
+            y = torch.cat([y, feats[-2 - k]], dim=1)
+        y = merge(y)
+    return net.head(y)[..., :h, :w]  # (B, 2, H, W)
 
 
 class SasakiCNN(UNetGenerator):
@@ -91,7 +102,7 @@ class SasakiCNN(UNetGenerator):
 def _repeated(bn: nn.BatchNorm2d, times: int) -> nn.BatchNorm2d:
     """An eval-mode BN whose channel c * times + k has channel c's statistics and affine."""
     out = nn.BatchNorm2d(bn.num_features * times, eps=bn.eps)
-    for name in ("weight", "bias", "running_mean", "running_var"):
+    for name in BN_TENSORS:
         getattr(out, name).data = getattr(bn, name).data.repeat_interleave(times)
     return out.eval()
 
@@ -146,17 +157,7 @@ class InferenceUNet(nn.Module):
         self.eval()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x, h, w = _pad_to(x, 16)
-        feats = [self.stem(x)]
-        for down in self.down:
-            feats.append(down(feats[-1]))
-        y = feats[-1]
-        for k, (up, merge) in enumerate(zip(self.up_conv, self.merge)):
-            y = F.pixel_shuffle(F.relu(up(y)), 2)
-            if self.skip:
-                y = torch.cat([y, feats[-2 - k]], dim=1)
-            y = merge(y)
-        return self.head(y)[..., :h, :w]
+        return _unet_forward(self, x, lambda up, y: F.pixel_shuffle(F.relu(up(y)), 2))
 
 
 def _strongest(bn: nn.BatchNorm2d, n: int) -> torch.Tensor:
@@ -166,7 +167,7 @@ def _strongest(bn: nn.BatchNorm2d, n: int) -> torch.Tensor:
 
 def _copy_conv_bn(dst: nn.Sequential, src: nn.Sequential, out_idx: torch.Tensor, in_idx: torch.Tensor) -> None:
     dst[0].weight.data.copy_(src[0].weight.data[out_idx][:, in_idx])
-    for name in ("weight", "bias", "running_mean", "running_var"):
+    for name in BN_TENSORS:
         getattr(dst[1], name).data.copy_(getattr(src[1], name).data[out_idx])
 
 
@@ -183,8 +184,8 @@ def slim_generator(src: UNetGenerator, base: int) -> UNetGenerator:
     if base > src_base:
         raise ValueError(f"cannot slim a base-{src_base} generator to the wider base {base}")
     dst = UNetGenerator(base, skip=src.skip)
-    src_ch = [src_base * m for m in (1, 2, 4, 8, 8)]
-    dst_ch = [base * m for m in (1, 2, 4, 8, 8)]
+    src_ch = [src_base * m for m in WIDTHS]
+    dst_ch = [base * m for m in WIDTHS]
     kept = torch.arange(1)  # the input's one channel
     feats = []  # the kept channels of each level's encoder output (the skips)
 
