@@ -281,7 +281,7 @@ def inpaint_cli(
     mode: str = typer.Option("add", "--mode", help="add: keep every input pixel, add repaired ones; replace: the network's mask as is."),
     decode: str = typer.Option("topology", "--decode", help="topology: add only what joins pieces of the mask (default); threshold: every pixel above --threshold (the paper's rule)."),
     threshold: float = typer.Option(0.5, "--threshold", help="threshold decoder: foreground above this; topology: the probability a bridge must reach."),
-    fragments: bool = typer.Option(True, "--fragments/--no-fragments", help="Let links end on pieces under 10 px (fragments left inside a gap). --no-fragments for masks full of specks: no speck is ever joined, fewer gaps closed."),
+    fragments: bool = typer.Option(True, "--fragments/--no-fragments", help="Let links end on pieces under 10 px (fragments left inside a gap) and bridges take them in. --no-fragments for masks full of specks: no speck is ever joined, fewer gaps closed."),
     overlays: bool = typer.Option(True, "--overlays/--no-overlays", help="Write overlays: input in white, added pixels in red."),
     force: bool = typer.Option(False, "--force", help="Repair again files the manifest says are done; write into a folder holding other files or another folder's repairs."),
     shard: Optional[str] = typer.Option(None, "--shard", help="i/n: process every n-th file starting at i (0-based), for SLURM arrays."),

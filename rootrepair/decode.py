@@ -25,8 +25,19 @@ Two decoders:
      network is confident beside the roots, the whole region is filled and the roots are
      thickened along it (a stand-in network sure of every pixel within 2 px of a 1-px line:
      382 pixels added to bridge a 2-px cut, where the band adds 2), and on
-     31 real switchgrass masks the length error rose (0.170 -> 0.193). A guard against
-     that is not yet measured, so the band stays the default.
+     31 real switchgrass masks the length error rose (0.170 -> 0.193), so the band stays
+     the default. What the fill gained was mostly joins of fragments in the region, which
+     ``bridge_fragment_level`` (0.5, the threshold) makes without the fill: a fragment
+     in a drawn region that the bridge does not touch (a piece of a lateral, or of the
+     root, left beside the path) joins it along a 1-px least-cost path through the
+     region's pixels above that level. Measured against the band alone (n = 20 per setting,
+     8 settings): component improvement up in 6 settings (clean fibrous occlusion 0.966
+     -> 0.977, Betti-0 3.85 -> 2.55; noisy fibrous mix 0.961 -> 0.985), false positives per
+     gap pixel within 0.003, and it beat ``link`` on all five measures at once in 6
+     settings instead of 4; but 0.4-0.9 more false joins per noisy mask, and on noisy
+     occlusion gaps, where the repair already joins some truth-separate pieces, its
+     component count falls further below the truth's (improvement 0.978 -> 0.971 and
+     0.970 -> 0.940, still far above ``link``'s 0.73 and 0.59).
   2. *Probability-guided linking.* Every remaining skeleton end point of a piece of at
      least ``min_piece_px`` pixels looks for another such piece within ``link_radius``
      px; so does the end of a fragment of at least ``link_fragment_px`` pixels that
@@ -116,6 +127,7 @@ class DecodeSettings:
     notch_level: float = 0.8  # ... where the probability exceeds this
     notch_gap_level: float = 0.6  # ... or this, in the region of a gap that a bridge joined (0: off)
     bridge_fill_level: float = 0.0  # > 0: a bridge takes its region's pixels above this instead of a band of the joined roots' width
+    bridge_fragment_level: float = 0.5  # a fragment in a bridge's region joins the bridge through the region's pixels above this (0: off)
 
     def __post_init__(self):
         if self.decoder not in DECODERS:
@@ -137,6 +149,8 @@ class DecodeSettings:
             raise RootRepairError("link_pointing_px and link_fragment_near_px must be >= 0 (0: off)")
         if self.notch_px < 0 or not 0.0 < self.notch_level < 1.0:
             raise RootRepairError(f"notch_px must be >= 0 (0: off) and notch_level in (0, 1), got {self.notch_px}, {self.notch_level}")
+        if not 0.0 <= self.bridge_fragment_level < 1.0:
+            raise RootRepairError(f"bridge_fragment_level must be in [0, 1) (0: off), got {self.bridge_fragment_level}")
         if not 0.0 <= self.notch_gap_level < 1.0:
             raise RootRepairError(f"notch_gap_level must be in [0, 1) (0: off), got {self.notch_gap_level}")
 
@@ -179,7 +193,8 @@ def _topology(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings) -> n
     """The pixels the topology decoder adds: steps 1-7 of the module's description."""
     gap_level = settings.notch_gap_level if settings.notch_px and settings.notch_gap_level else None
     added, rest = _bridges(mask, prob, high=settings.threshold, low=settings.low, min_piece_px=settings.min_piece_px,
-                           fragments=settings.link_small_pieces, rest_above=gap_level, fill_above=settings.bridge_fill_level)
+                           fragments=settings.link_small_pieces, rest_above=gap_level, fill_above=settings.bridge_fill_level,
+                           fragment_above=settings.bridge_fragment_level)
     added |= link_ends(mask | added, prob, settings)
     if settings.notch_px:
         added |= notches(mask | added, prob, settings.notch_px, settings.notch_level, settings.min_piece_px, also=rest)
@@ -272,11 +287,12 @@ def bridges(mask: np.ndarray, prob: np.ndarray, *, high: float = 0.5, low: float
 
 
 def _bridges(mask, prob, *, high, low, min_piece_px, fragments, reach: int = BRIDGE_REACH_PX, rest_above: float | None = None,
-             fill_above: float = 0.0):
+             fill_above: float = 0.0, fragment_above: float = 0.0):
     """``bridges`` and, with ``rest_above``, the pixels of the drawn regions (outside
     ``mask``) whose probability exceeds it: the rest of the gaps the bridges joined (else None).
     With ``fill_above`` > 0 a drawn region's pixels above it join its path instead of a band
-    of the joined roots' width."""
+    of the joined roots' width. With ``fragment_above`` > 0 the fragments in a drawn region
+    are joined to it (``_join_fragments``)."""
     mask = np.asarray(mask, bool)
     labels, big = _piece_labels(mask, min_piece_px)
     pieces = big[labels]
@@ -300,11 +316,11 @@ def _bridges(mask, prob, *, high, low, min_piece_px, fragments, reach: int = BRI
         at = np.flatnonzero(cand)  # the regions' pixels: a small share of the image (ndi.mean scans all of it)
         sums = np.bincount(region.ravel()[at], prob.ravel()[at].astype(np.float64), minlength=n + 1)
         ids = ids[np.argsort(-sums[ids] / np.bincount(region.ravel()[at], minlength=n + 1)[ids], kind="stable")]
-    return _bridge_paths(mask, pieces, prob, region, ids, touched >= 2, reach, high, rest_above, fill_above)
+    return _bridge_paths(mask, pieces, prob, region, ids, touched >= 2, reach, high, rest_above, fill_above, fragment_above)
 
 
 def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int = BRIDGE_REACH_PX, high: float = 0.5,
-                  rest_above: float | None = None, fill_above: float = 0.0) -> tuple[np.ndarray, np.ndarray | None]:
+                  rest_above: float | None = None, fill_above: float = 0.0, fragment_above: float = 0.0) -> tuple[np.ndarray, np.ndarray | None]:
     """Each region that joins local pieces, redrawn as its most probable paths between them.
 
     The network's probability is often wider than the root across a gap, and a repair
@@ -381,10 +397,41 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
             sub |= own & (p_win > fill_above)
         else:
             sub.flat[_band(sub, own, p_win, path, zone & m, zone & skel, high)] = True
+        if fragment_above > 0:
+            _join_fragments(sub, own, m, in_joined, p_win, fragment_above)
         out[r0:r1, c0:c1] |= sub & ~m
         if rest is not None:
             rest[r0:r1, c0:c1] |= own & ~m & ~sub & (p_win > rest_above)
     return out, rest
+
+
+def _join_fragments(sub, own, m, in_joined, p_win, level):
+    """Join the fragments inside a bridge's region to its drawn path or the roots it joins,
+    along a 1-px least-cost path through the region's pixels above ``level``."""
+    from skimage.graph import MCP_Geometric
+
+    frag = own & m
+    if not frag.any():
+        return
+    joined = sub | in_joined
+    flab, nf = ndi.label(frag, structure=EIGHT)
+    near = ndi.binary_dilation(joined, structure=EIGHT)
+    done = np.zeros(nf + 1, bool)
+    done[np.unique(flab[near & frag])] = True
+    if done[1:].all():
+        return
+    walk = (own & ((p_win > level) | m)) | joined
+    cost = np.where(walk, 0.1 - np.log(np.clip(p_win, 1e-4, 1.0)), -1.0)
+    cost[joined] = 0.1
+    mcp = MCP_Geometric(cost, fully_connected=True)
+    cum, _ = mcp.find_costs(np.argwhere(joined))
+    for j in np.flatnonzero(~done[1:]) + 1:
+        pts = np.argwhere(flab == j)
+        c = cum[pts[:, 0], pts[:, 1]]
+        if not np.isfinite(c).any():
+            continue
+        path = np.asarray(mcp.traceback(tuple(pts[np.argmin(c)])))
+        sub[path[:, 0], path[:, 1]] = True
 
 
 def _band(sub, own, p_win, path, roots, roots_skel, high) -> np.ndarray:

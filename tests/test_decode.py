@@ -151,6 +151,8 @@ def test_settings_are_validated():
         DecodeSettings(decoder="magic")
     with pytest.raises(RootRepairError, match="low"):
         DecodeSettings(low=0.7, threshold=0.5)
+    with pytest.raises(RootRepairError, match="bridge_fragment_level"):
+        DecodeSettings(bridge_fragment_level=1.0)
     with pytest.raises(RootRepairError, match="shape"):
         decode(np.zeros((4, 4), bool), np.zeros((4, 5), np.float32))
 
@@ -603,3 +605,27 @@ def test_a_bridge_takes_the_pixels_the_network_is_sure_of_in_its_region():
     # the band (the default) draws the root's 3 rows where the path runs: not the lower row in full
     band = decode(m, prob, dataclasses.replace(BAND, link_facing=False, link_pointing_px=0)) & ~m
     assert not band[sure].all()
+
+
+def test_a_fragment_in_a_bridges_region_joins_the_bridge_through_probable_pixels_only():
+    # a 3-px root (rows 19..21) cut at columns 40..51, bridged; below the cut a 3-px piece of
+    # a lateral (rows 26..28, column 46) that the network joins to the cut through column 46
+    m, _ = band_with_gap(width=3)
+    m[26:29, 46] = True
+    bridges_only = dict(link_radius=0, link_facing=False, link_pointing_px=0, link_fragment_near_px=0)
+    for stem, joined in ((0.6, True), (0.4, False)):  # above / below the threshold (0.5); both above low (0.3)
+        prob = m.astype(np.float32) * 0.95
+        prob[19:22, 40:52] = 0.9
+        prob[22:26, 46] = stem
+        out = decode(m, prob, DecodeSettings(**bridges_only))
+        added = out & ~m
+        assert added[19:22, 40:52].all()  # the bridge
+        outside = added.copy()
+        outside[19:22, 40:52] = False
+        if joined:  # a 1-px path up the lateral's stem, nothing else
+            assert n_components(out) == 1 and outside[22:26, 46].all() and outside.sum() == 4
+        else:
+            assert n_components(out) == 2 and not outside.any()
+    # off: the fragment stays apart even where the network calls the way root
+    out = decode(m, prob + (prob == 0.4) * 0.2, DecodeSettings(bridge_fragment_level=0, **bridges_only))
+    assert n_components(out) == 2
