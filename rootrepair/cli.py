@@ -250,13 +250,14 @@ def _print_summary(report) -> None:
     cols = [c for c in ("trait", "mean", "sd", "before_mean", "after_mean", "expert_mean", "error_before_pct_mean", "error_after_pct_mean", "closer_share") if c in s]
     names = {"before_mean": "before", "after_mean": "after", "expert_mean": "expert", "error_before_pct_mean": "err%bef",
              "error_after_pct_mean": "err%aft", "closer_share": "closer"}
+    # numbers are never cut: on a narrow terminal the trait's name wraps at its words instead
     for c in cols:
-        table.add_column(names.get(c, c), justify="left" if c == "trait" else "right", no_wrap=True)
+        table.add_column(names.get(c, c), justify="left" if c == "trait" else "right", no_wrap=c != "trait", overflow="fold")
     keep = ("components", "total_length", "tip_count", "convex_hull_area", "network_area", "branch_point_count")
     for _, row in s.iterrows():
         if not str(row["trait"]).startswith(keep):
             continue
-        table.add_row(*[str(row[c]) if c in ("trait", "n") else _num(row[c]) for c in cols])
+        table.add_row(*[str(row[c]).replace("_", " ") if c == "trait" else str(row[c]) if c == "n" else _num(row[c]) for c in cols])
     out.print(table)
 
 

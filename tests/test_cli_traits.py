@@ -189,3 +189,21 @@ def test_inputs_renamed_by_the_repair_are_compared_with_their_repairs(tmp_path):
     comp = pd.read_excel(tmp_path / "t.xlsx", sheet_name="comparison").set_index(["image", "trait"])
     for key in ("plant_png", "plant_tif"):
         assert comp.loc[(key, "components"), "before"] == 2 and comp.loc[(key, "components"), "after"] == 1
+
+
+def test_the_summary_keeps_every_number_whole_on_an_80_column_terminal(monkeypatch):
+    import types
+
+    from rich.console import Console
+
+    import rootrepair.cli as cli
+
+    row = {"trait": "convex_hull_area_px2", "n": 8, "before_mean": 1127604.0, "after_mean": 1127611.0, "expert_mean": 1127650.0,
+           "error_before_pct_mean": 15538.0, "error_after_pct_mean": 0.01, "closer_share": 0.12}
+    console = Console(width=80, record=True)
+    monkeypatch.setattr(cli, "out", console)
+    cli._print_summary(types.SimpleNamespace(summary=pd.DataFrame([row])))
+    text = console.export_text()
+    for v in ("1,127,604", "1,127,611", "1,127,650", "15,538", "0.01", "0.12", "err%aft", "closer"):
+        assert v in text
+    assert "…" not in text and "convex hull" in text  # the name wraps at its words instead
