@@ -351,7 +351,9 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
                 continue
         m = mask[r0:r1, c0:c1]
         skel = skeletonize(m)
-        edt = ndi.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
+        framed = np.zeros((m.shape[0] + 2, m.shape[1] + 2), bool)  # background beyond the window (np.pad costs more)
+        framed[1:-1, 1:-1] = m
+        edt = ndi.distance_transform_edt(framed)[1:-1, 1:-1]
         # a root's end is looked for in the region's window, then (a thick root is followed
         # for 4 x its diameter) in the window widened by 4 x its largest half width
         if not joins_components[i] and not (
@@ -389,14 +391,17 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         zone = (ndi.distance_transform_cdt(~own, metric="taxicab") <= reach) & in_joined
         near = zone & skel
         radius = _median(edt[near]) if near.any() else 1.0
-        sub = np.zeros(own.shape, bool)
-        draw_path(sub, path[:, 0], path[:, 1], radius)
+        # one distance transform from the path serves drawing it (as draw_path) and its band
+        seed = np.ones(own.shape, bool)
+        seed[path[:, 0], path[:, 1]] = False
+        dist = ndi.distance_transform_edt(seed)
+        sub = dist < _drawn_radius(radius) if len(path) else np.zeros(own.shape, bool)
         p_win = prob[r0:r1, c0:c1]
         if fill_above > 0:
             # the region's confident pixels: the gap's shape as the network sees it
             sub |= own & (p_win > fill_above)
         else:
-            sub.flat[_band(sub, own, p_win, path, zone & m, zone & skel, high)] = True
+            sub.flat[_band(sub, own, p_win, path, dist, zone & m, zone & skel, high)] = True
         if fragment_above > 0:
             _join_fragments(sub, own, m, in_joined, p_win, fragment_above)
         out[r0:r1, c0:c1] |= sub & ~m
@@ -434,14 +439,12 @@ def _join_fragments(sub, own, m, in_joined, p_win, level):
         sub[path[:, 0], path[:, 1]] = True
 
 
-def _band(sub, own, p_win, path, roots, roots_skel, high) -> np.ndarray:
+def _band(sub, own, p_win, path, dist, roots, roots_skel, high) -> np.ndarray:
     """Flat indices that widen a drawn path where the network is confident (above ``high``),
     up to the width of the roots it joins (``roots``' area / ``roots_skel``'s length: the
-    distance transform on a skeleton cannot tell a 2-px root from a 1-px one)."""
+    distance transform on a skeleton cannot tell a 2-px root from a 1-px one). ``dist``: each
+    pixel's distance to the path."""
     width = roots.sum() / max(roots_skel.sum(), 1)
-    seed = np.ones(own.shape, bool)
-    seed[path[:, 0], path[:, 1]] = False
-    dist = ndi.distance_transform_edt(seed)
     more = np.flatnonzero(own & ~sub & (p_win > high) & (dist < width / 2 + WIDEN_PAD_PX))
     # never more area than the joined roots' width times the path's length: a band of
     # whole pixels around a path is wider than an even-width root, so the network's
@@ -579,6 +582,11 @@ def local_radius(mask: np.ndarray, skeleton: np.ndarray, labels: np.ndarray, poi
     return float(np.median(vals)) if len(vals) else max(float(edt[r - r0, c - c0]), 1.0)
 
 
+def _drawn_radius(edt_radius: float) -> float:
+    """A drawn path covers the pixels closer than this to it: a root of half-width ``edt_radius``."""
+    return max(edt_radius - 0.5, 0.5)
+
+
 def draw_path(out: np.ndarray, rows: np.ndarray, cols: np.ndarray, edt_radius: float) -> None:
     """Set the pixels within a root of half-width ``edt_radius`` (as ``local_radius``) around a path.
 
@@ -587,7 +595,7 @@ def draw_path(out: np.ndarray, rows: np.ndarray, cols: np.ndarray, edt_radius: f
     """
     if not len(rows):
         return
-    rad = max(edt_radius - 0.5, 0.5)
+    rad = _drawn_radius(edt_radius)
     k = int(math.ceil(rad))
     h, w = out.shape
     r0, r1 = max(int(rows.min()) - k, 0), min(int(rows.max()) + k + 1, h)
