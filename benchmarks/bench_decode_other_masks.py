@@ -7,8 +7,8 @@ two kinds this benchmark makes from held-out synthetic systems (seeds from 3,000
 unused range), so that the complete mask is known:
 
 - *drawn from traces*: an expert's root trace (a polyline) drawn at a constant width,
-  as tracing tools export masks: the system's skeleton drawn 3 px and 5 px wide (no
-  taper, no width change at branches);
+  as tracing tools export masks: the system's skeleton drawn 1 px (the skeleton itself),
+  3 px and 5 px wide (no taper, no width change at branches);
 - *seen closer*: the system's upper-left quarter enlarged 2x (nearest neighbour), as a
   camera closer to the roots or a finer scan would give: roots twice as wide, gaps
   twice as long.
@@ -41,10 +41,11 @@ def make_folders(root: Path, n: int) -> dict[str, Path]:
 
     folders = {}
     for preset in ("chickpea", "fibrous"):
-        kinds = {"traced, 3 px": [], "traced, 5 px": [], "seen closer (2x)": []}
+        kinds = {"traced, 1 px": [], "traced, 3 px": [], "traced, 5 px": [], "seen closer (2x)": []}
         for i in range(n):
             mask = generate_root_system(get_preset(preset), 3_000_000 + i).mask
             skel = skeletonize(mask)
+            kinds["traced, 1 px"].append(skel)
             kinds["traced, 3 px"].append(ndi.binary_dilation(skel, structure=disk(1)))
             kinds["traced, 5 px"].append(ndi.binary_dilation(skel, structure=disk(2)))
             h, w = mask.shape

@@ -629,3 +629,27 @@ def test_a_fragment_in_a_bridges_region_joins_the_bridge_through_probable_pixels
     # off: the fragment stays apart even where the network calls the way root
     out = decode(m, prob + (prob == 0.4) * 0.2, DecodeSettings(bridge_fragment_level=0, **bridges_only))
     assert n_components(out) == 2
+
+
+def t_junction(width):
+    """A horizontal root (row 20) and a vertical one (column 35) meeting in a T, ``width`` px wide;
+    the network sure (0.9) of every pixel within 3 px of them."""
+    m = np.zeros((70, 70), bool)
+    h = width // 2
+    m[20 - h : 21 + h, 5:65] = True
+    m[20 - h : 65, 35 - h : 36 + h] = True
+    prob = np.where(ndi.distance_transform_edt(~m) <= 3, 0.9, 0.01).astype(np.float32)
+    return m, prob
+
+
+def test_a_one_pixel_root_has_no_notches_to_fill():
+    # the closing rounds the T's inner corners; in a 1-px root that is thickening, not a notch
+    m, prob = t_junction(1)
+    assert not notches(m, prob).any()
+    # a 3-px root keeps its fill there: the same few pixels in both corners, below the
+    # horizontal root (rows 19..21) and beside the vertical one (columns 34..36)
+    m, prob = t_junction(3)
+    added = notches(m, prob)
+    rows, cols = np.nonzero(added)
+    assert len(rows) > 0 and rows.min() >= 22 and rows.max() <= 27
+    assert ((cols >= 28) & (cols <= 42)).all() and (cols < 34).sum() == (cols > 36).sum()
