@@ -428,9 +428,8 @@ def _join_fragments(sub, own, m, in_joined, p_win, level):
         return
     joined = sub | in_joined
     flab, nf = ndi.label(frag, structure=EIGHT)
-    near = ndi.binary_dilation(joined, structure=EIGHT)
     done = np.zeros(nf + 1, bool)
-    done[np.unique(flab[near & frag])] = True
+    done[_labels_beside(joined, flab)] = True  # touching the bridge or its roots already
     if done[1:].all():
         return
     walk = (own & ((p_win > level) | m)) | joined
