@@ -63,7 +63,8 @@ class TrainConfig:
     out: str = "runs/gan-gl"
     base: int = 16  # generator / discriminator width (64: paper size; 16: compact)
     steps: int = 2000
-    batch: int = 8  # patches per step, all from one large mask (paper: 8)
+    batch: int = 8  # patches per step (paper: 8)
+    patches_per_mask: int = 0  # patches cut from each large mask (0: the whole batch from one mask, the paper's way)
     patch: int = 256  # patch side (paper: 256)
     large: tuple[int, int] = (1024, 512)  # large mask (rows, cols) the patches are cut from
     lambda_ce: float = 1000.0  # lambda1
@@ -77,7 +78,10 @@ class TrainConfig:
     preset: str = "chickpea"  # a preset, or several comma-separated (one drawn per fresh mask)
     data: str | None = None  # folder of complete masks instead of the synthetic generator
     real: str | None = None  # folder of real masks with inherent gaps (gan-gl-m)
-    pool: int = 24  # large masks kept in memory; one is replaced by a fresh one every step
+    pool: int = 24  # large masks kept in memory; one is replaced by a fresh one every refresh_every draws
+    refresh_every: int = 1  # draws between fresh masks (1: every draw; more when drawing root systems cannot keep up with a GPU)
+    workers: int = 0  # processes making the batches (0: the training process; a GPU needs several)
+    max_minutes: float = 0.0  # stop (checkpoint and export) after this much wall time: a stretch (0: run all steps)
     augment: bool = True  # flips, small rotations, dilation, boundary noise
     noise: float = 0.0  # segmentation-like noise on the complete masks, each at a level drawn from 0..noise (0: none)
     scale: tuple[float, float] = (1.0, 1.0)  # large masks enlarged by a factor drawn log-uniformly here (root widths)
@@ -127,8 +131,18 @@ class TrainConfig:
             raise RootRepairError("gan-gl-m needs --real FOLDER: masks with inherent gaps")
         if self.patch % 16 or self.large[0] % self.patch or self.large[1] % self.patch:
             raise RootRepairError(f"large {self.large} must be a multiple of patch {self.patch}, itself a multiple of 16")
-        if self.batch > (self.large[0] // self.patch) * (self.large[1] // self.patch):
-            raise RootRepairError(f"batch {self.batch} is more than the patches in a large mask {self.large}")
+        if self.per_mask > (self.large[0] // self.patch) * (self.large[1] // self.patch):
+            raise RootRepairError(f"{self.per_mask} patches per mask is more than the patches in a large mask {self.large}")
+        if self.batch % self.per_mask:
+            raise RootRepairError(f"batch {self.batch} must be a multiple of the patches per mask ({self.per_mask})")
+        if self.per_mask < self.batch and self.uses_global:
+            raise RootRepairError(f"{self.variant} cuts its whole batch from one large mask (D_G scores it); leave --patches-per-mask at 0")
+        if self.refresh_every < 1 or self.workers < 0 or self.max_minutes < 0:
+            raise RootRepairError("refresh every must be >= 1, workers >= 0 and max minutes >= 0")
+
+    @property
+    def per_mask(self) -> int:
+        return self.patches_per_mask or self.batch
 
     @property
     def gap_kinds(self) -> list[str]:
@@ -156,6 +170,7 @@ class LargeMaskSource:
     def __init__(self, cfg: TrainConfig, rng: np.random.Generator):
         self.cfg, self.rng = cfg, rng
         self.files: list[np.ndarray] | None = None
+        self.draws = 0
         if cfg.data:
             self.files = _load_folder(cfg.data)
         self.pool = [self._fresh() for _ in range(cfg.pool)]
@@ -177,7 +192,8 @@ class LargeMaskSource:
         """One large crop with foreground, rescaled and freshly augmented; refreshes one pool entry."""
         i = int(self.rng.integers(len(self.pool)))
         full = self.pool[i]
-        if self.files is None:
+        self.draws += 1
+        if self.files is None and self.draws % self.cfg.refresh_every == 0:
             self.pool[i] = self._fresh()
         crop = scaled_crop(full, self.cfg.large, self.cfg.scale, self.rng)
         return augment(crop, self.rng) if self.cfg.augment else crop
@@ -316,8 +332,12 @@ def tubed_skeleton(skeleton: np.ndarray) -> np.ndarray:
     return ndi.binary_dilation(skeleton, ndi.generate_binary_structure(2, 1))
 
 
-def make_batch(Y: np.ndarray, Y2: np.ndarray | None, cfg: TrainConfig, rng: np.random.Generator, device, *, large: bool = True) -> Batch:
+def make_batch(
+    Y: np.ndarray, Y2: np.ndarray | None, cfg: TrainConfig, rng: np.random.Generator, device, *, large: bool = True, k: int | None = None
+) -> Batch:
+    """``k`` patches (default ``cfg.batch``) of Y with gaps made over the whole of Y."""
     kinds = cfg.gap_kinds
+    k = cfg.batch if k is None else k
     X, gap = make_gaps(Y, kinds[int(rng.integers(len(kinds)))], rng)
     skel = None
     if cfg.apex_gap_rate < 1.0 or cfg.topology_loss != "none":
@@ -326,10 +346,10 @@ def make_batch(Y: np.ndarray, Y2: np.ndarray | None, cfg: TrainConfig, rng: np.r
         skel = skeletonize(Y)  # once, for the apex limit and the topology loss
     if cfg.apex_gap_rate < 1.0:
         X, gap, _ = limit_apex_gaps(Y, X, gap, cfg.apex_gap_rate, rng, skeleton=skel)
-    origins = choose_tiles(Y, cfg.patch, cfg.batch, rng)
+    origins = choose_tiles(Y, cfg.patch, k, rng)
     y2 = None
     if Y2 is not None:
-        y2 = to_tensor(cut(Y2, choose_tiles(Y2, cfg.patch, cfg.batch, rng), cfg.patch), device)
+        y2 = to_tensor(cut(Y2, choose_tiles(Y2, cfg.patch, k, rng), cfg.patch), device)
     return Batch(
         x=to_tensor(cut(X, origins, cfg.patch), device),
         y=to_tensor(cut(Y, origins, cfg.patch), device),
@@ -340,6 +360,54 @@ def make_batch(Y: np.ndarray, Y2: np.ndarray | None, cfg: TrainConfig, rng: np.r
         origins=origins,
         skeleton=to_tensor(cut(tubed_skeleton(skel), origins, cfg.patch), device) if cfg.topology_loss != "none" else None,
     )
+
+
+def synthetic_batch(source: LargeMaskSource, cfg: TrainConfig, rng: np.random.Generator, device) -> Batch:
+    """One synthetic step: ``cfg.batch`` patches, ``cfg.per_mask`` from each freshly drawn large mask."""
+    if cfg.per_mask >= cfg.batch:
+        Y1 = source.draw()
+        Y2 = source.draw() if cfg.uses_global else None
+        return make_batch(Y1, Y2, cfg, rng, device, large=cfg.uses_global)
+    parts = [make_batch(source.draw(), None, cfg, rng, device, large=False, k=cfg.per_mask) for _ in range(cfg.batch // cfg.per_mask)]
+    cat = lambda name: torch.cat([getattr(b, name) for b in parts]) if getattr(parts[0], name) is not None else None  # noqa: E731
+    return Batch(x=cat("x"), y=cat("y"), gap=cat("gap"), y2=None, X=None, Y=None, origins=[o for b in parts for o in b.origins], skeleton=cat("skeleton"))
+
+
+class _BatchStream(torch.utils.data.IterableDataset):
+    """Synthetic batches made in worker processes, each with its own mask pool and seed."""
+
+    def __init__(self, cfg: TrainConfig, step: int):
+        self.cfg, self.step = cfg, step
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([self.cfg.seed, self.step, info.id if info else 0])
+        source = LargeMaskSource(self.cfg, rng)
+        cpu = torch.device("cpu")
+        while True:
+            b = synthetic_batch(source, self.cfg, rng, cpu)
+            yield {f.name: getattr(b, f.name) for f in dataclasses.fields(b)}
+
+
+def _as_is(sample):
+    return sample
+
+
+def _batches(cfg: TrainConfig, step: int, rng: np.random.Generator, device):
+    """Endless synthetic batches on ``device``: made here (workers = 0) or in worker processes.
+
+    With workers the data's random stream depends on the number of workers and on the step
+    a run resumed at, so such a run is not repeatable draw for draw (the paper's was not either).
+    """
+    if not cfg.workers:
+        source = LargeMaskSource(cfg, rng)
+        while True:
+            yield synthetic_batch(source, cfg, rng, device)
+    loader = torch.utils.data.DataLoader(
+        _BatchStream(cfg, step), batch_size=None, num_workers=cfg.workers, collate_fn=_as_is, prefetch_factor=4, pin_memory=device.type == "cuda"
+    )
+    for d in loader:
+        yield Batch(**{k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in d.items()})
 
 
 # ---------------------------------------------------------------------- losses
@@ -594,7 +662,9 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
         torch.manual_seed(cfg.seed + step)
     rio.atomic_write(out / "config.json", lambda tmp: tmp.write_text(json.dumps(_config_dict(cfg), indent=2)))
 
-    source = LargeMaskSource(cfg, rng)
+    batches = _batches(cfg, step, rng, device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
     real = _load_folder(cfg.real) if cfg.variant == "gan-gl-m" else None
     val = validation_set(cfg)
     amp = (cfg.amp and device.type == "cuda") or (cfg.cpu_bf16 and device.type == "cpu")
@@ -628,9 +698,7 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
                 opt_g.step()
                 logs = {"loss_g": float(loss_g.detach()), **{k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in terms.items()}, "batch": "real"}
             else:
-                Y1 = source.draw()
-                Y2 = source.draw() if cfg.uses_global else None
-                batch = make_batch(Y1, Y2, cfg, rng, device, large=cfg.uses_global)
+                batch = next(batches)
                 logs = {"batch": "synthetic"}
                 # discriminator step
                 if opt_d is not None:
@@ -681,6 +749,10 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
                 save_training_state(ckpt, modules, optimisers, {"step": step, "seconds": seconds, "config": _config_dict(cfg)})
             if on_step:
                 on_step(step, logs)
+            if cfg.max_minutes and time.perf_counter() - t0 > 60 * cfg.max_minutes and step < cfg.steps:
+                # the stretch is over: checkpoint here so that --resume continues from this step
+                save_training_state(ckpt, modules, optimisers, {"step": step, "seconds": seconds, "config": _config_dict(cfg)})
+                break
     finally:
         log.close()
     card = _config_dict(cfg)

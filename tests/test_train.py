@@ -321,3 +321,64 @@ def test_a_smaller_generator_learns_from_a_teacher(tmp_path):
     logs = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert all(np.isfinite(e["teacher"]) and e["teacher"] > 0 for e in logs if e.get("batch") == "synthetic")
     assert load_generator(path)[1]["base"] == 4
+
+
+class _CountingSource:
+    """Stands in for LargeMaskSource: hands out numbered masks and counts the draws."""
+
+    def __init__(self):
+        self.draws = 0
+
+    def draw(self):
+        self.draws += 1
+        Y = np.zeros((256, 256), bool)
+        Y[10:250, 60:63] = True
+        return Y
+
+
+def test_a_batch_can_come_from_several_large_masks():
+    from rootrepair.train import synthetic_batch
+
+    cfg = TrainConfig(variant="unet", **{**TINY, "batch": 6, "patches_per_mask": 2, "large": (256, 384)})
+    source = _CountingSource()
+    b = synthetic_batch(source, cfg, np.random.default_rng(0), torch.device("cpu"))
+    # 6 patches, 2 from each of 3 masks; each pair is 2 different tiles of its own mask
+    assert source.draws == 3
+    assert tuple(b.x.shape) == tuple(b.y.shape) == tuple(b.gap.shape) == (6, 1, 128, 128)
+    assert all(b.origins[i] != b.origins[i + 1] for i in (0, 2, 4))
+    one = TrainConfig(variant="unet", **TINY)  # the paper's way: the whole batch from one mask
+    source = _CountingSource()
+    synthetic_batch(source, one, np.random.default_rng(0), torch.device("cpu"))
+    assert source.draws == 1
+
+
+def test_batch_and_patches_per_mask_are_checked():
+    with pytest.raises(RootRepairError, match="multiple"):
+        TrainConfig(variant="unet", **{**TINY, "batch": 3, "patches_per_mask": 2})
+    with pytest.raises(RootRepairError, match="one large mask"):
+        TrainConfig(variant="gan-gl", **{**TINY, "batch": 4, "patches_per_mask": 2})
+    with pytest.raises(RootRepairError, match="refresh"):
+        TrainConfig(variant="unet", refresh_every=0)
+
+
+def test_the_pool_is_refreshed_every_n_draws():
+    from rootrepair.train import LargeMaskSource
+
+    cfg = TrainConfig(variant="unet", **{**TINY, "pool": 3, "refresh_every": 3})
+    source = LargeMaskSource(cfg, np.random.default_rng(0))
+    before = [id(m) for m in source.pool]
+    for _ in range(6):
+        source.draw()
+    # draws 3 and 6 each replaced one entry (possibly the same one): one or two new masks
+    assert 1 <= sum(id(m) not in before for m in source.pool) <= 2
+
+
+def test_workers_make_the_data_and_a_stretch_stops_at_its_time(tmp_path):
+    cfg = TrainConfig(variant="unet", out=str(tmp_path / "run"), steps=50, checkpoint_every=100, val_every=100, workers=2,
+                      max_minutes=1e-9, **TINY)
+    path = train(cfg)
+    # the first step already outlasts the stretch: one step done, checkpointed for --resume
+    assert json.loads(path.read_text())["steps_done"] == 1
+    assert json.loads((tmp_path / "run" / "checkpoint.json").read_text())["step"] == 1
+    path = train(dataclasses.replace(cfg, max_minutes=0.0, steps=2), resume=True)
+    assert json.loads(path.read_text())["steps_done"] == 2

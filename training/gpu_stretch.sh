@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# One stretch of training on a GPU machine: three generators side by side, then their speed.
+#
+#   OUT=/some/folder MIN=6.5 W=5 bash training/gpu_stretch.sh
+#
+# Runs from the repository root without installing it (the GPU machine has torch and the
+# scientific stack, and nothing can be fetched there). Trains, each for MIN minutes with
+# W processes making its data:
+#   gpu-compact  the shipped default (base 16) trained further: batch 32 of 128 px
+#   gpu-base32   base 32 from random weights: batch 16 of 256 px
+#   gpu-base64   the paper's size, base 64, from random weights: batch 16 of 256 px
+# with the default model's recipe (unet, cross-entropy + gap cross-entropy 100 + skeleton
+# recall 50, chickpea and fibrous, mix and occlusion gaps, noise, roots enlarged x1-2, at
+# most 3% of apices in a gap). Each run's generator is exported as float16; all of it is
+# packed into OUT/runs.tar.part-* (pieces under 16 MB). Then benchmarks/bench_gpu.py.
+# A later stretch resumes with --init OUT's generator .json (optimisers start afresh).
+set -u
+OUT=${OUT:-/tmp/gpu_out}; MIN=${MIN:-6.5}; W=${W:-5}; DEV=${DEV:-cuda}; PY=${PY:-python3}
+mkdir -p "$OUT"
+PP=$(mktemp -d)
+cp -r rootrepair "$PP/"; cp -r models "$PP/rootrepair/models"; cp -r traits "$PP/rootrepair/traits"
+export PYTHONPATH=$PP PYTHONUNBUFFERED=1
+$PY -c "import torch; print(torch.__version__, torch.cuda.is_available() and torch.cuda.get_device_name(0))"
+common="--variant unet --gaps mix,occlusion --preset chickpea,fibrous --noise 1 --scale 1,2 --apex-gap-rate 0.03
+ --topology-loss skeleton-recall --lambda-topology 50 --lambda-gap 100 --device $DEV --workers $W --refresh-every 2
+ --max-minutes $MIN --steps 1000000 --val-every 500 --checkpoint-every 500 --patches-per-mask 8"
+$PY -m rootrepair train $common --out runs/gpu-compact --base 16 --batch 32 --patch 128 --large 768x384 --lr-g 1e-4 \
+    --init rootrepair-unet-gap2-compact --seed 11 > "$OUT/compact.log" 2>&1 &
+$PY -m rootrepair train $common --out runs/gpu-base32 --base 32 --batch 16 --patch 256 --large 1024x512 --lr-g 3e-4 \
+    --seed 12 > "$OUT/base32.log" 2>&1 &
+$PY -m rootrepair train $common --out runs/gpu-base64 --base 64 --batch 16 --patch 256 --large 1024x512 --lr-g 3e-4 \
+    --seed 13 > "$OUT/base64.log" 2>&1 &
+wait
+mkdir -p runs/export
+for r in compact base32 base64; do
+    $PY -c "import sys, torch; from rootrepair.train import export_generator
+export_generator(sys.argv[1], sys.argv[2], device=torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')" \
+        runs/gpu-$r runs/export/gpu-$r || echo "export of $r failed"
+    cp runs/gpu-$r/metrics.jsonl runs/export/gpu-$r.metrics.jsonl
+    tail -c 600 "$OUT/$r.log"
+done
+tar cf - -C runs export | split -b 15m - "$OUT/runs.tar.part-"
+ls -la "$OUT"
+(cd benchmarks && $PY bench_gpu.py --device $DEV --extra ../runs/export/gpu-base32.json ../runs/export/gpu-base64.json --out "$OUT/gpu_speed.md") 2>&1 | tail -30
