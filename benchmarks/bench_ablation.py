@@ -33,8 +33,12 @@ SETTINGS = [(p, g, n) for n in (0.0, 1.0) for p in ("chickpea", "fibrous") for g
 
 
 def training_summary(run: Path) -> dict:
-    logs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    cfg = json.loads((run / "config.json").read_text())
+    """``run``: a run folder, or an exported generator ``NAME.json`` with its log beside it as ``NAME.metrics.jsonl``."""
+    if run.suffix == ".json":
+        log, cfg = run.with_suffix(".metrics.jsonl"), json.loads(run.read_text())
+    else:
+        log, cfg = run / "metrics.jsonl", json.loads((run / "config.json").read_text())
+    logs = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     last = [e for e in logs if e["step"] > max(e["step"] for e in logs) * 0.5]  # the second half
     out = {"variant": cfg["variant"], "steps": max(e["step"] for e in logs), "train_s": sum(e.get("s_per_step", 0) for e in logs) * cfg["log_every"]}
 
@@ -64,7 +68,7 @@ def main() -> None:
     from rootrepair.models.checkpoint import DEFAULT_MODEL
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("runs", nargs="+", type=Path)
+    ap.add_argument("runs", nargs="+", type=Path, help="run folders, or exported generator .json files")
     ap.add_argument("-n", type=int, default=8)
     ap.add_argument("--out", default="ablation.md")
     ap.add_argument("--real", type=Path, help="folder of real complete masks: two more settings (occlusion, mix)")
@@ -78,10 +82,11 @@ def main() -> None:
         names.append(("shipped: " + args.shipped, methods[-1]))
     summaries = []
     for run in args.runs:
-        exported = export_generator(run, run / "export", half=True)
+        # a run folder is exported from its latest checkpoint; a generator .json (e.g. brought back from a GPU machine) is used as it is
+        exported = run if run.suffix == ".json" else export_generator(run, run / "export", half=True)
         methods.append(f"{exported}+topology")
-        names.append((run.name, methods[-1]))
-        summaries.append({"run": run.name, **training_summary(run)})
+        names.append((run.stem, methods[-1]))
+        summaries.append({"run": run.stem, **training_summary(run)})
     label = {m: n for n, m in names}
     rows, per = [], []
     settings = list(SETTINGS) + ([("real", g, 0.0) for g in ("occlusion", "mix")] if args.real else [])

@@ -56,7 +56,7 @@ def main() -> None:
                             best = min(best, time.perf_counter() - t)
                     rows.append(f"| {card.get('weights', name)} | {card.get('base', '?')} | {prec} | {tile} | {batch} | {mp / best:.1f} | {2.5 / (mp / best):.4f} |")
                     print(rows[-1], flush=True)
-    write(args.out, "The network alone on a GPU", "python benchmarks/bench_gpu.py " + " ".join(f"--extra {e}" for e in args.extra), "\n".join(rows))
+    write(args.out, "The network alone on a GPU", "python benchmarks/bench_gpu.py" + (" --extra " + " ".join(args.extra) if args.extra else ""), "\n".join(rows))
 
 
 if __name__ == "__main__":

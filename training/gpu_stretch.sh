@@ -3,6 +3,11 @@
 #
 #   OUT=/some/folder MIN=6.5 W=5 bash training/gpu_stretch.sh
 #
+# MODELS picks some of the three (default all), W the data workers of each, REFRESH the
+# draws per pooled root system, INIT_<model> the weights to start from (a shipped name or a
+# generator .json under runs/, carried to the machine), SEED a new seed for fresh data,
+# NO_SPEED=1 skips the speed benchmark.
+#
 # Runs from the repository root without installing it (the GPU machine has torch and the
 # scientific stack, and nothing can be fetched there). Trains, each for MIN minutes with
 # W processes making its data:
@@ -16,29 +21,37 @@
 # A later stretch resumes with --init OUT's generator .json (optimisers start afresh).
 set -u
 OUT=${OUT:-/tmp/gpu_out}; MIN=${MIN:-6.5}; W=${W:-5}; DEV=${DEV:-cuda}; PY=${PY:-python3}
+MODELS=${MODELS:-compact base32 base64}; REFRESH=${REFRESH:-2}
 mkdir -p "$OUT"
 PP=$(mktemp -d)
 cp -r rootrepair "$PP/"; cp -r models "$PP/rootrepair/models"; cp -r traits "$PP/rootrepair/traits"
 export PYTHONPATH=$PP PYTHONUNBUFFERED=1
+ROOT=$(pwd); cd "$PP"  # so that python -m finds the copy, not the uninstalled tree
 $PY -c "import torch; print(torch.__version__, torch.cuda.is_available() and torch.cuda.get_device_name(0))"
 common="--variant unet --gaps mix,occlusion --preset chickpea,fibrous --noise 1 --scale 1,2 --apex-gap-rate 0.03
- --topology-loss skeleton-recall --lambda-topology 50 --lambda-gap 100 --device $DEV --workers $W --refresh-every 2
+ --topology-loss skeleton-recall --lambda-topology 50 --lambda-gap 100 --device $DEV --workers $W --refresh-every $REFRESH
  --max-minutes $MIN --steps 1000000 --val-every 500 --checkpoint-every 500 --patches-per-mask 8"
-$PY -m rootrepair train $common --out runs/gpu-compact --base 16 --batch 32 --patch 128 --large 768x384 --lr-g 1e-4 \
-    --init rootrepair-unet-gap2-compact --seed 11 > "$OUT/compact.log" 2>&1 &
-$PY -m rootrepair train $common --out runs/gpu-base32 --base 32 --batch 16 --patch 256 --large 1024x512 --lr-g 3e-4 \
-    --seed 12 > "$OUT/base32.log" 2>&1 &
-$PY -m rootrepair train $common --out runs/gpu-base64 --base 64 --batch 16 --patch 256 --large 1024x512 --lr-g 3e-4 \
-    --seed 13 > "$OUT/base64.log" 2>&1 &
+declare -A ARGS=(
+  [compact]="--base 16 --batch 32 --patch 128 --large 768x384 --lr-g 1e-4 --seed 11"
+  [base32]="--base 32 --batch 16 --patch 256 --large 1024x512 --lr-g 3e-4 --seed 12"
+  [base64]="--base 64 --batch 16 --patch 256 --large 1024x512 --lr-g 3e-4 --seed 13"
+)
+declare -A INIT=([compact]=${INIT_compact:-rootrepair-unet-gap2-compact} [base32]=${INIT_base32:-} [base64]=${INIT_base64:-})
+for r in $MODELS; do
+    init=${INIT[$r]:+--init ${INIT[$r]}}
+    [[ $init == --init\ runs/* ]] && init="--init $ROOT/${INIT[$r]}"
+    $PY -m rootrepair train $common --out $ROOT/runs/gpu-$r ${ARGS[$r]} $init ${SEED:+--seed $SEED} > "$OUT/$r.log" 2>&1 &
+done
 wait
-mkdir -p runs/export
-for r in compact base32 base64; do
-    $PY -c "import sys, torch; from rootrepair.train import export_generator
+cd "$ROOT"; mkdir -p runs/export
+for r in $MODELS; do
+    (cd "$PP" && $PY -c "import sys, torch; from rootrepair.train import export_generator
 export_generator(sys.argv[1], sys.argv[2], device=torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')" \
-        runs/gpu-$r runs/export/gpu-$r || echo "export of $r failed"
+        $ROOT/runs/gpu-$r $ROOT/runs/export/gpu-$r) || echo "export of $r failed"
     cp runs/gpu-$r/metrics.jsonl runs/export/gpu-$r.metrics.jsonl
     tail -c 600 "$OUT/$r.log"
 done
 tar cf - -C runs export | split -b 15m - "$OUT/runs.tar.part-"
 ls -la "$OUT"
-(cd benchmarks && $PY bench_gpu.py --device $DEV --extra ../runs/export/gpu-base32.json ../runs/export/gpu-base64.json --out "$OUT/gpu_speed.md") 2>&1 | tail -30
+[[ -z ${NO_SPEED:-} ]] && (cd benchmarks && $PY bench_gpu.py --device $DEV --extra ../runs/export/gpu-base32.json ../runs/export/gpu-base64.json --out "$OUT/gpu_speed.md") 2>&1 | tail -30
+true
