@@ -57,7 +57,7 @@ def main() -> None:
     from rootrepair.models.checkpoint import DEFAULT_MODEL
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("run", type=Path)
+    ap.add_argument("run", type=Path, help="a run folder, or an exported generator .json (its log beside it as NAME.metrics.jsonl)")
     ap.add_argument("--name", required=True)
     ap.add_argument("--evaluation", type=Path, required=True, help="bench_ablation.py output for this run")
     ap.add_argument("--ablation", type=Path, help="bench_ablation.py output of the equal-budget ablation")
@@ -76,12 +76,24 @@ def main() -> None:
     from rootrepair.train import export_generator
 
     stem = SHIPPED_DIR / args.name
-    cfg_path = export_generator(args.run, stem, half=True, device=args.device_note, history=args.history)
+    if args.run.suffix == ".json":
+        # a generator exported elsewhere (a GPU machine): its float16 weights are copied as they are
+        from rootrepair.models.checkpoint import load_generator, save_generator
+
+        G, card = load_generator(args.run)
+        card.update(device=args.device_note, history=args.history)
+        for key in ("weights", "dtype", "sha256", "path", "id"):
+            card.pop(key, None)
+        cfg_path = save_generator(stem, G.eval(), card, half=True)
+        log = args.run.with_suffix(".metrics.jsonl")
+    else:
+        cfg_path = export_generator(args.run, stem, half=True, device=args.device_note, history=args.history)
+        log = args.run / "metrics.jsonl"
     card = json.loads(cfg_path.read_text())
-    logs = [json.loads(x) for x in (args.run / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    logs = [json.loads(x) for x in log.read_text().splitlines() if x.strip()]
     last = [x for x in logs if "val_ce" in x][-1]
     per_sample = pd.read_csv(args.evaluation.with_name(args.evaluation.stem + "_per_sample.csv"))
-    model_label = args.run.name
+    model_label = args.run.stem
     previous_label = "shipped: " + args.previous if args.previous else ""
     losses = f"lambda1 = {card['lambda_ce']:g} (CE)"
     if card.get("lambda_gap", 0) > 0:
@@ -106,7 +118,7 @@ def main() -> None:
 | weights | `{args.name}.safetensors` (float16), sha256 `{card['sha256']}` |
 | training data | synthetic `{card['preset']}` root systems drawn on the fly (seeds < 1,000,000), enlarged x{card['scale'][0]:g}-{card['scale'][1]:g} (root widths about 1-16 px), segmentation-like noise at a level drawn from 0 to {card['noise']:g} per mask, fresh augmentation every step |
 | gaps | `{card['gaps']}`, one kind per step; at most {100 * card['apex_gap_rate']:.0f}% of root apices inside a gap (the rest of such gaps undone) |
-| patches | {card['batch']} patches of {card['patch']} x {card['patch']} per step, from one {card['large'][0]} x {card['large'][1]} large mask |
+| patches | {card['batch']} patches of {card['patch']} x {card['patch']} per step, {card.get('patches_per_mask') or card['batch']} from each {card['large'][0]} x {card['large'][1]} large mask |
 | losses | {losses} |
 | optimiser | Adam{tuple(card['betas'])}, lr G {card['lr_g']:g} |
 | history | {args.history or 'trained from random weights'} |
@@ -116,7 +128,7 @@ def main() -> None:
 | software | {card['software']}, torch {card['torch']} |
 | last validation (fixed seeded clean patches, threshold 0.5) | CE {last['val_ce']:.4f}, gap recall {last['val_gap_recall']:.3f}, false positives per gap px {last['val_false_positive_per_gap_px']:.3f} |
 
-No GPU was available to this project's training; every step ran on a 2-core CPU.
+{"No GPU was available to this run; every step ran on a 2-core CPU." if "cuda" not in str(card['device']).lower() and "nvidia" not in str(card['device']).lower() else "This run's steps ran on a GPU (see device); its evaluation below ran on a 2-core CPU."}
 
 ## What training helps: the ablation
 

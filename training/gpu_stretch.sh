@@ -5,7 +5,7 @@
 #
 # MODELS picks some of the three (default all), W the data workers of each, REFRESH the
 # draws per pooled root system, INIT_<model> the weights to start from (a shipped name or a
-# generator .json under runs/, carried to the machine), SEED a new seed for fresh data,
+# generator .json in the repository, e.g. under training/ or a carried runs/), SEED a new seed for fresh data,
 # EXTRA more options for every run (e.g. --lr-g 5e-5), NO_SPEED=1 skips the speed benchmark.
 #
 # Runs from the repository root without installing it (the GPU machine has torch and the
@@ -39,7 +39,7 @@ declare -A ARGS=(
 declare -A INIT=([compact]=${INIT_compact:-rootrepair-unet-gap2-compact} [base32]=${INIT_base32:-} [base64]=${INIT_base64:-})
 for r in $MODELS; do
     init=${INIT[$r]:+--init ${INIT[$r]}}
-    [[ $init == --init\ runs/* ]] && init="--init $ROOT/${INIT[$r]}"
+    [[ ${INIT[$r]} == */* && ${INIT[$r]} != /* ]] && init="--init $ROOT/${INIT[$r]}"  # a path in the repository
     $PY -m rootrepair train $common --out $ROOT/runs/gpu-$r ${ARGS[$r]} $init ${SEED:+--seed $SEED} ${EXTRA:-} > "$OUT/$r.log" 2>&1 &
 done
 wait
