@@ -49,6 +49,28 @@ class PolarityWarning(UserWarning):
     """Auto polarity had to guess which class is the foreground."""
 
 
+class LabelImageWarning(UserWarning):
+    """An integer image of a few small values was read as labels: every non-zero pixel is a root."""
+
+
+def _label_like(grey: np.ndarray) -> int:
+    """The number of distinct non-zero values if ``grey`` looks like a label image, else 0.
+
+    A label image (classes 0/1/2, or one number per root as ``skimage.measure.label``
+    writes) is an integer image with background 0, more than one non-zero value, and
+    values that stay in the lower half of its type's range: a grey mask, a JPEG's mask
+    or a probability map spans up to the top of the range (255, 65535). Halfway
+    thresholding would drop the roots with the smaller labels.
+    """
+    if grey.dtype.kind not in "ui" or grey.size == 0:
+        return 0
+    lo, hi = int(grey.min()), int(grey.max())
+    if lo != 0 or hi < 2 or hi > np.iinfo(grey.dtype).max // 2 or hi > 65535:
+        return 0
+    counts = np.bincount(grey.ravel(), minlength=hi + 1)
+    return int(np.count_nonzero(counts[1:]))
+
+
 # ---------------------------------------------------------------------------- reading
 
 
@@ -220,7 +242,16 @@ def read_mask(path: str | os.PathLike, *, foreground: str = "auto", max_pixels: 
         raise MaskReadError(f"{path}: image has no pixels")
     channels = 1 if pixels.ndim == 2 else int(pixels.shape[2])
     grey = _to_grey(pixels, path)
-    white = binarise(grey)
+    labels = _label_like(grey)
+    if labels > 1:
+        white = grey != 0
+        warnings.warn(
+            f"{path}: read as a label image ({labels} values from 1 to {int(grey.max())}): every non-zero pixel is a root",
+            LabelImageWarning,
+            stacklevel=2,
+        )
+    else:
+        white = binarise(grey)
     lo, hi = grey.min(), grey.max()
     two_valued = pixels.ndim == 2 and pixels.dtype.kind in "ui" and lo != hi and bool(((grey == lo) | (grey == hi)).all())
     white_value = int(hi) if two_valued else 0

@@ -243,3 +243,36 @@ def test_written_files_get_the_usual_permissions_even_from_writers_that_recreate
 
     path = atomic_write(tmp_path / "w.safetensors", recreate)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_label_image_counts_every_labelled_pixel_as_root(tmp_path):
+    m = _roots((40, 40))
+    labels = np.zeros((40, 40), np.uint8)
+    labels[m] = 1  # class 1: roots
+    labels[30:34, 30:34] = 2  # class 2: something else drawn by the annotator
+    Image.fromarray(labels).save(tmp_path / "classes.png")
+    with pytest.warns(rio.LabelImageWarning, match="2 values from 1 to 2"):
+        got, _ = rio.read_mask(tmp_path / "classes.png")
+    # halfway (at 1) would keep only the 16 px of class 2; the roots are 23 + 9 = 32 px
+    assert got.sum() == 32 + 16 and got[m].all()
+    # one number per root, as skimage.measure.label writes them, in 16 bits: labels 1..300
+    inst = np.zeros((40, 400), np.uint16)
+    for k in range(300):
+        inst[5 + (k % 3) * 10, k + 50] = k + 1
+    tifffile.imwrite(tmp_path / "instances.tif", inst)
+    with pytest.warns(rio.LabelImageWarning, match="300 values"):
+        got, _ = rio.read_mask(tmp_path / "instances.tif")
+    assert got.sum() == 300
+
+
+def test_masks_that_span_their_range_are_not_taken_for_labels(tmp_path, recwarn):
+    m = _roots((40, 40))
+    grey = (m * 255).astype(np.uint8)
+    grey[m] = 250  # a soft mask: values near the top and a few in between
+    grey[0, 0], grey[0, 1] = 3, 128
+    Image.fromarray(grey).save(tmp_path / "soft.png")
+    got, _ = rio.read_mask(tmp_path / "soft.png")
+    assert got.sum() == m.sum() + 1 and got[0, 1] and not got[0, 0]  # halfway between 0 and 250: 128 is root, 3 is not
+    Image.fromarray(m.astype(np.uint8)).save(tmp_path / "binary01.png")
+    assert np.array_equal(rio.read_mask(tmp_path / "binary01.png")[0], m)
+    assert not [w for w in recwarn if issubclass(w.category, rio.LabelImageWarning)]
