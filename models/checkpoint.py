@@ -23,7 +23,7 @@ from rootrepair.io import atomic_write, sha256_file
 from rootrepair.models.networks import build_model
 
 SHIPPED_DIR = Path(__file__).parent / "shipped"
-DEFAULT_MODEL = "rootrepair-unet-gap2-compact"
+DEFAULT_MODEL = "rootrepair-unet-gpu-compact"
 
 
 def save_generator(stem: str | Path, model: torch.nn.Module, config: dict, *, half: bool = False) -> Path:
