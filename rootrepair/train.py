@@ -745,13 +745,13 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
             if step % cfg.log_every == 0 or "val_ce" in logs:
                 log.write(json.dumps(logs) + "\n")
                 log.flush()
-            if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+            # a stretch that is over checkpoints here, so that --resume continues from this step
+            stretch_over = bool(cfg.max_minutes) and time.perf_counter() - t0 > 60 * cfg.max_minutes
+            if step % cfg.checkpoint_every == 0 or step == cfg.steps or stretch_over:
                 save_training_state(ckpt, modules, optimisers, {"step": step, "seconds": seconds, "config": _config_dict(cfg)})
             if on_step:
                 on_step(step, logs)
-            if cfg.max_minutes and time.perf_counter() - t0 > 60 * cfg.max_minutes and step < cfg.steps:
-                # the stretch is over: checkpoint here so that --resume continues from this step
-                save_training_state(ckpt, modules, optimisers, {"step": step, "seconds": seconds, "config": _config_dict(cfg)})
+            if stretch_over:
                 break
     finally:
         log.close()
