@@ -3,7 +3,7 @@
 #
 #   OUT=/some/folder MIN=6.5 W=5 bash training/gpu_stretch.sh
 #
-# MODELS picks some of the three (default all), W the data workers of each, REFRESH the
+# MODELS picks some of the runs (default the first three), W the data workers of each, REFRESH the
 # draws per pooled root system, INIT_<model> the weights to start from (a shipped name or a
 # generator .json in the repository, e.g. under training/ or a carried runs/), SEED a new seed for fresh data,
 # EXTRA more options for every run (e.g. --lr-g 5e-5), NO_SPEED=1 skips the speed benchmark.
@@ -14,6 +14,9 @@
 #   gpu-compact  the shipped default (base 16) trained further: batch 32 of 128 px
 #   gpu-base32   base 32 from random weights: batch 16 of 256 px
 #   gpu-base64   the paper's size, base 64, from random weights: batch 16 of 256 px
+#   gpu-paper1   the shipped default (base 16) trained further with the paper's batches, as on
+#                the CPU: 8 patches of 128 px from one large mask, lr 5e-5, a fresh root system each draw
+#   gpu-paper4   the same with each pooled root system used for 4 draws
 # with the default model's recipe (unet, cross-entropy + gap cross-entropy 100 + skeleton
 # recall 50, chickpea and fibrous, mix and occlusion gaps, noise, roots enlarged x1-2, at
 # most 3% of apices in a gap). Each run's generator is exported as float16; all of it is
@@ -35,8 +38,11 @@ declare -A ARGS=(
   [compact]="--base 16 --batch 32 --patch 128 --large 768x384 --lr-g 1e-4 --seed 11"
   [base32]="--base 32 --batch 16 --patch 256 --large 1024x512 --lr-g 3e-4 --seed 12"
   [base64]="--base 64 --batch 16 --patch 256 --large 1024x512 --lr-g 3e-4 --seed 13"
+  [paper1]="--base 16 --batch 8 --patch 128 --large 768x384 --lr-g 5e-5 --seed 41 --patches-per-mask 0 --refresh-every 1"
+  [paper4]="--base 16 --batch 8 --patch 128 --large 768x384 --lr-g 5e-5 --seed 42 --patches-per-mask 0 --refresh-every 4"
 )
-declare -A INIT=([compact]=${INIT_compact:-rootrepair-unet-gap2-compact} [base32]=${INIT_base32:-} [base64]=${INIT_base64:-})
+declare -A INIT=([compact]=${INIT_compact:-rootrepair-unet-gap2-compact} [base32]=${INIT_base32:-} [base64]=${INIT_base64:-}
+  [paper1]=${INIT_paper1:-rootrepair-unet-gpu-compact} [paper4]=${INIT_paper4:-rootrepair-unet-gpu-compact})
 for r in $MODELS; do
     init=${INIT[$r]:+--init ${INIT[$r]}}
     [[ ${INIT[$r]} == */* && ${INIT[$r]} != /* ]] && init="--init $ROOT/${INIT[$r]}"  # a path in the repository
