@@ -228,9 +228,54 @@ def _piece_labels(mask: np.ndarray, min_piece_px: int) -> tuple[np.ndarray, np.n
     """8-connected labels of ``mask`` and, per label, whether it is a piece (not a speck)."""
     mask = np.asarray(mask, bool)
     labels, n = ndi.label(mask, structure=EIGHT)
-    big = np.bincount(labels[mask], minlength=n + 1) >= min_piece_px  # foreground only: a fraction of the pixels
+    return labels, _pieces(mask, labels, n, min_piece_px)
+
+
+def _pieces(mask: np.ndarray, labels: np.ndarray, n: int, min_piece_px: int) -> np.ndarray:
+    """Per label of ``labels`` (``n`` of them): a piece, not a speck.
+
+    A component of ``min_piece_px`` or more pixels is a piece. In a mask drawn as lines
+    (roots 1-2 px wide, as a trace drawn at one pixel gives) a smaller component is a piece
+    too when it is a line at least ``LINE_PIECE_PX`` long: a 7-px stretch of a 1-px root left
+    between two gaps is as much a root as a 10-px blob of a wide one.
+    """
+    area = np.bincount(labels[mask], minlength=n + 1)  # foreground only: a fraction of the pixels
+    big = area >= min_piece_px
+    if _drawn_as_lines(mask):
+        big |= _line_like(labels, area, min_piece_px)
     big[0] = False
-    return labels, big
+    return big
+
+
+LINE_PIECE_PX = 5  # px: the shortest line that is a piece in a mask drawn as lines
+LINES_MAX_CORE = 0.05  # a mask is drawn as lines when under this share of its pixels has all 4 neighbours in it
+
+
+def _drawn_as_lines(mask: np.ndarray) -> bool:
+    """Whether the mask's roots are 1-2 px lines: almost none of its pixels is inside a root
+    (has all four 4-neighbours in the mask). Synthetic and real masks with roots of 3 px and
+    more have 12-35% such pixels, a trace drawn at 1 px none."""
+    n = int(np.count_nonzero(mask))
+    if not n:
+        return False
+    core = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
+    return int(np.count_nonzero(core)) < LINES_MAX_CORE * n
+
+
+def _line_like(labels: np.ndarray, area: np.ndarray, min_piece_px: int) -> np.ndarray:
+    """Per label: a component under ``min_piece_px`` px that is a line (at most 1.5 px per px
+    of its longer side) at least ``LINE_PIECE_PX`` long."""
+    out = np.zeros(len(area), bool)
+    small = np.flatnonzero((area > 0) & (area < min_piece_px))
+    small = small[small > 0]
+    if not len(small):
+        return out
+    slices = ndi.find_objects(labels, max_label=int(small.max()))
+    for i in small:
+        sl = slices[i - 1]
+        extent = max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start)
+        out[i] = extent >= LINE_PIECE_PX and area[i] <= 1.5 * extent
+    return out
 
 
 def _lookup(labels: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -890,7 +935,7 @@ def _link_pointing(mask, skel, labels, ends, dirs, sets, settings, added) -> Non
     R = int(math.ceil(settings.link_pointing_px))
     cos_max = math.cos(math.radians(min(settings.link_angle_deg, settings.link_pointing_deg)))
     h, w = mask.shape
-    big = np.bincount(labels.ravel()) >= settings.min_piece_px
+    big = _pieces(mask, labels, int(labels.max()), settings.min_piece_px)
     for e, d in zip(ends, dirs):
         if d is None:
             continue

@@ -654,3 +654,52 @@ def test_a_one_pixel_root_has_no_notches_to_fill():
     rows, cols = np.nonzero(added)
     assert len(rows) > 0 and rows.min() >= 22 and rows.max() <= 27
     assert ((cols >= 28) & (cols <= 42)).all() and (cols < 34).sum() == (cols > 36).sum()
+
+
+def short_line_root(thick_root_elsewhere: bool):
+    """A short 1-px root cut in two by a 4-px gap: two 7-px line pieces in a row (columns
+    10..16 and 21..27 of row 30), the network confident along the whole root. Optionally a
+    5-px-wide root far below, so that the mask is not one drawn as lines."""
+    m = np.zeros((80, 60), bool)
+    m[30, 10:17] = True
+    m[30, 21:28] = True
+    prob = np.zeros(m.shape, np.float32)
+    prob[29:32, 10:28] = 0.3
+    prob[30, 10:28] = 0.9
+    if thick_root_elsewhere:
+        m[60:65, 5:55] = True
+    return m, prob
+
+
+def test_in_a_mask_drawn_as_lines_short_line_pieces_are_pieces_and_are_joined():
+    m, prob = short_line_root(thick_root_elsewhere=False)
+    out = decode(m, prob)
+    assert ndi.label(out, structure=np.ones((3, 3)))[1] == 1
+    # the 4 gap pixels (columns 17..20 of row 30), nothing else
+    assert sorted(map(tuple, np.argwhere(out & ~m))) == [(30, 17), (30, 18), (30, 19), (30, 20)]
+
+
+def test_beside_wide_roots_short_pieces_stay_specks():
+    # the same 7-px pieces in a mask with a 5-px-wide root: there they are under
+    # min_piece_px (10) and never a bridge's ends, as specks on a segmentation must be
+    m, prob = short_line_root(thick_root_elsewhere=True)
+    out = decode(m, prob)
+    assert not (out & ~m)[25:35].any()
+
+
+def test_which_masks_are_drawn_as_lines_and_which_small_components_are_pieces():
+    from rootrepair.decode import _drawn_as_lines, _piece_labels
+
+    m = np.zeros((40, 60), bool)
+    m[5, 5:45] = True  # a 1-px root, 40 px
+    m[20, 10:17] = True  # a 7-px line
+    m[30:33, 10:13] = True  # a 3 x 3 blob less 2 px: 7 px, compact
+    m[30, 10] = m[32, 12] = False
+    assert _drawn_as_lines(m)  # no pixel has all 4 neighbours but the blob's centre: 1 of 54
+    labels, big = _piece_labels(m, 10)
+    assert big[labels[5, 5]] and big[labels[20, 10]] and not big[labels[31, 11]]
+    wide = m.copy()
+    wide[10:13, 5:45] = True  # a 3-px-wide root: 38 of its 120 px have all 4 neighbours
+    assert not _drawn_as_lines(wide)
+    labels, big = _piece_labels(wide, 10)
+    assert not big[labels[20, 10]] and not big[labels[31, 11]]
