@@ -14,7 +14,10 @@ Two decoders:
      probability above ``low``; a connected region of candidates is kept only if it
      holds a seed pixel above ``high`` and touches two or more input components of at
      least ``min_piece_px`` pixels (smaller pieces are specks, and a repair must not
-     join specks to roots). A smaller piece inside the region is part of it (a fragment
+     join specks to roots; in a mask drawn as 1-2 px lines, where under 5% of the
+     pixels have all four 4-neighbours in the mask, a smaller component that is a line
+     at least ``LINE_PIECE_PX`` long is a piece too: a stretch of a 1-px root left between
+     two gaps). A smaller piece inside the region is part of it (a fragment
      left in the gap), so it neither splits the region nor blocks the path. The path is
      drawn at the joined roots' width, and never covers more than their width times its
      length. ``bridge_fill_level`` (off by default) instead adds the region's pixels above
