@@ -65,6 +65,27 @@ def held_out_mask():
     return mask
 
 
+
+def held_out_folder(folder, mask, n: int = 10):
+    """Write ``n`` masks into ``folder``: ``mask`` rolled sideways by 97 px more each time
+    (the speed benchmarks' folder: same content, different files). Returns ``folder``."""
+    import numpy as np
+
+    from rootrepair import io as rio
+
+    for i in range(n):
+        rio.write_mask(folder / f"p{i:02d}.png", np.roll(mask, 97 * i, axis=1))
+    return folder
+
+
+def training_log(run):
+    """A run's ``metrics.jsonl`` entries: ``run`` is a run folder, or an exported generator
+    ``NAME.json`` with its log beside it as ``NAME.metrics.jsonl``."""
+    import json
+
+    log = run.with_suffix(".metrics.jsonl") if run.suffix == ".json" else run / "metrics.jsonl"
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
 # the metrics the default repair must beat link on at once (issue 9); True: higher is better
 WIN_ON = {"rel_comp_diff": True, "betti0_error": False, "fp_per_gap_px": False, "length_err": False, "tips_err": False}
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import RESULTS, write
+from _common import RESULTS, training_log, write
 
 SHOWN = ("rel_comp_diff", "betti0_error", "fp_per_gap_px", "gap_recall", "cldice", "length_err", "tips_err")
 SETTINGS = [(p, g, n) for n in (0.0, 1.0) for p in ("chickpea", "fibrous") for g in ("occlusion", "mix")]
@@ -34,11 +34,8 @@ SETTINGS = [(p, g, n) for n in (0.0, 1.0) for p in ("chickpea", "fibrous") for g
 
 def training_summary(run: Path) -> dict:
     """``run``: a run folder, or an exported generator ``NAME.json`` with its log beside it as ``NAME.metrics.jsonl``."""
-    if run.suffix == ".json":
-        log, cfg = run.with_suffix(".metrics.jsonl"), json.loads(run.read_text())
-    else:
-        log, cfg = run / "metrics.jsonl", json.loads((run / "config.json").read_text())
-    logs = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    cfg = json.loads((run if run.suffix == ".json" else run / "config.json").read_text())
+    logs = training_log(run)
     last = [e for e in logs if e["step"] > max(e["step"] for e in logs) * 0.5]  # the second half
     out = {"variant": cfg["variant"], "steps": max(e["step"] for e in logs), "train_s": sum(e.get("s_per_step", 0) for e in logs) * cfg["log_every"]}
 

@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from _common import training_log
+
 ROOT = Path(__file__).resolve().parents[1]
 SHOWN = ("rel_comp_diff", "betti0_error", "fp_per_gap_px", "gap_recall", "cldice", "length_err", "tips_err")
 HIGHER = {"rel_comp_diff", "gap_recall", "cldice"}
@@ -85,12 +87,10 @@ def main() -> None:
         for key in ("weights", "dtype", "sha256", "path", "id"):
             card.pop(key, None)
         cfg_path = save_generator(stem, G.eval(), card, half=True)
-        log = args.run.with_suffix(".metrics.jsonl")
     else:
         cfg_path = export_generator(args.run, stem, half=True, device=args.device_note, history=args.history)
-        log = args.run / "metrics.jsonl"
     card = json.loads(cfg_path.read_text())
-    logs = [json.loads(x) for x in log.read_text().splitlines() if x.strip()]
+    logs = training_log(args.run)
     last = [x for x in logs if "val_ce" in x][-1]
     per_sample = pd.read_csv(args.evaluation.with_name(args.evaluation.stem + "_per_sample.csv"))
     model_label = args.run.stem
