@@ -91,7 +91,19 @@ Two decoders:
      and length unchanged, tips error 0.022 -> 0.023 and 0.087 -> 0.107; on the usual
      synthetic masks, where some laterals are 1 px wide, false positives fell by
      0.001-0.005 and recall by at most 0.005, n = 20 per setting).
-  7. Added regions that touch no input pixel are dropped: never an isolated speck.
+  7. *Holes* (``hole_px``): a hole left inside one root (an occluder smaller than a thick
+     root's width punches one; a notch fill that takes only a hole's confident pixels
+     leaves a smaller one) is a loop in the skeleton, length and tips the root does not
+     have. It is filled whole where its mean probability is above ``threshold``, it lies
+     wholly inside the mask's closing with a disc of ``hole_px`` px and the root around
+     it is at least 1.5 px wide (``root_holes``); a loop between crossing roots is wider
+     than that closing or drawn by 1-px roots, and the network calls it background. On 31
+     real switchgrass masks with occlusion gaps: length error 0.169 -> 0.160, tips error
+     0.201 -> 0.185, false positives per gap pixel 0.209 -> 0.210; on synthetic masks (8
+     settings, n = 6 each) components and length unchanged, false positives up 0-0.009
+     (most on noisy fibrous occlusion, whose truth keeps the noise's holes), tips error
+     within 0.002 (scratch A/B, ``hole_px`` 5 vs 0, on the same probabilities).
+  8. Added regions that touch no input pixel are dropped: never an isolated speck.
 
 With ``mode="add"`` every input pixel is kept; ``mode="replace"`` also drops input
 pixels whose probability is below ``threshold`` (the network's own clean-up).
@@ -139,6 +151,7 @@ class DecodeSettings:
     notch_gap_level: float = 0.6  # ... or this, in the region of a gap that a bridge joined (0: off)
     bridge_fill_level: float = 0.0  # > 0: a bridge takes its region's pixels above this instead of a band of the joined roots' width
     bridge_fragment_level: float = 0.5  # a fragment in a bridge's region joins the bridge through the region's pixels above this (0: off)
+    hole_px: int = 5  # fill a hole left inside one root (within its closing with a disc of this radius) where its mean probability is above threshold (0: off)
 
     def __post_init__(self):
         if self.decoder not in DECODERS:
@@ -164,6 +177,8 @@ class DecodeSettings:
             raise RootRepairError(f"bridge_fragment_level must be in [0, 1) (0: off), got {self.bridge_fragment_level}")
         if not 0.0 <= self.notch_gap_level < 1.0:
             raise RootRepairError(f"notch_gap_level must be in [0, 1) (0: off), got {self.notch_gap_level}")
+        if self.hole_px < 0:
+            raise RootRepairError(f"hole_px must be >= 0 (0: off), got {self.hole_px}")
 
 
 def decode(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = DecodeSettings(), *, mode: str = "add") -> np.ndarray:
@@ -201,7 +216,7 @@ def decode(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Decode
 
 
 def _topology(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings) -> np.ndarray:
-    """The pixels the topology decoder adds: steps 1-7 of the module's description."""
+    """The pixels the topology decoder adds: steps 1-8 of the module's description."""
     gap_level = settings.notch_gap_level if settings.notch_px and settings.notch_gap_level else None
     added, rest = _bridges(mask, prob, high=settings.threshold, low=settings.low, min_piece_px=settings.min_piece_px,
                            fragments=settings.link_small_pieces, rest_above=gap_level, fill_above=settings.bridge_fill_level,
@@ -209,6 +224,8 @@ def _topology(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings) -> n
     added |= link_ends(mask | added, prob, settings)
     if settings.notch_px:
         added |= notches(mask | added, prob, settings.notch_px, settings.notch_level, settings.min_piece_px, also=rest)
+    if settings.hole_px:
+        added |= root_holes(mask | added, prob, settings.hole_px, settings.threshold)
     return _touching(added, mask)
 
 
@@ -1057,6 +1074,51 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
         made[np.unique(bg[was_hole[r0:r1, c0:c1] & (bg > 0)])] = False
         made[np.unique(bg[(bg > 0) & ~closed])] = False
         out[r0:r1, c0:c1] |= add | made[bg]
+    return out
+
+
+def root_holes(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 0.5) -> np.ndarray:
+    """(M, N) bool: the holes of ``mask`` that lie inside one root and that the network calls root.
+
+    An occluder smaller than a thick root's width punches a hole in it, and a notch fill
+    that takes only a hole's confident pixels leaves a smaller one: each is a loop in the
+    skeleton, length and tips that the root does not have. A hole is filled whole where
+    its mean probability is above ``level``, it lies wholly inside the closing of the mask
+    with a disc of ``radius`` px (so it is no wider than about twice that: a loop between
+    crossing roots is mostly wider, and the network calls it background), and the root
+    around it is at least ``NOTCH_MIN_WIDTH`` px wide (its area per skeleton pixel): a loop
+    drawn by 1-px roots is never filled.
+    """
+    from skimage.morphology import disk, skeletonize
+
+    mask = np.asarray(mask, bool)
+    out = np.zeros(mask.shape, bool)
+    holes, n = ndi.label(_holes(mask))
+    if not n:
+        return out
+    sure = np.flatnonzero(ndi.mean(prob, holes, np.arange(1, n + 1)) > level) + 1
+    if not len(sure):
+        return out
+    ball = disk(radius).astype(bool)
+    reach = 2 * radius + 2  # the closing at a pixel depends on the mask within 2 x radius of it
+    h, w = mask.shape
+    slices = ndi.find_objects(holes)
+    for k in sure:
+        sl = slices[k - 1]
+        r0, r1 = max(sl[0].start - reach, 0), min(sl[0].stop + reach, h)
+        c0, c1 = max(sl[1].start - reach, 0), min(sl[1].stop + reach, w)
+        m = mask[r0:r1, c0:c1]
+        hole = holes[r0:r1, c0:c1] == k
+        closed = ndi.binary_closing(np.pad(m, radius), structure=ball)[radius:-radius, radius:-radius]
+        if not closed[hole].all():
+            continue
+        near, _ = ndi.label(m, structure=EIGHT)
+        around = _labels_beside(hole, near)
+        if len(around) != 1:
+            continue
+        root = near == around[0]
+        if root.sum() >= NOTCH_MIN_WIDTH * skeletonize(root).sum():
+            out[r0:r1, c0:c1] |= hole
     return out
 
 

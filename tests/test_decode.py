@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from rootrepair.decode import DecodeSettings, bridges, decode, draw_path, end_direction, end_points, link_ends, notches
+from rootrepair.decode import DecodeSettings, bridges, decode, draw_path, end_direction, end_points, link_ends, notches, root_holes
 from rootrepair.errors import RootRepairError
 
 EIGHT = np.ones((3, 3), bool)
@@ -703,3 +703,43 @@ def test_which_masks_are_drawn_as_lines_and_which_small_components_are_pieces():
     assert not _drawn_as_lines(wide)
     labels, big = _piece_labels(wide, 10)
     assert not big[labels[20, 10]] and not big[labels[31, 11]]
+
+
+def _holed_band():
+    """A 12-px root (rows 14..25) with a 3 x 3 hole punched in its middle (rows 19..21, cols 49..51)."""
+    m = np.zeros((40, 100), bool)
+    m[14:26, 5:95] = True
+    m[19:22, 49:52] = False
+    return m
+
+
+def test_a_hole_inside_a_root_is_filled_where_the_network_calls_it_root():
+    m = _holed_band()
+    prob = m.astype(np.float32)
+    prob[19:22, 49:52] = 0.6  # root (above the threshold 0.5), but below notch_level (0.8)
+    added = decode(m, prob) & ~m
+    expected = np.zeros_like(m)
+    expected[19:22, 49:52] = True  # the hole's 9 pixels, whole
+    assert (added == expected).all()
+    assert (decode(m, prob, DecodeSettings(hole_px=0)) == m).all()  # the step off: no notch fill at 0.6 either
+    prob[19:22, 49:52] = 0.4  # the network calls it background: the hole stays
+    assert (decode(m, prob) == m).all()
+
+
+def test_a_loop_between_roots_and_a_loop_of_one_pixel_roots_are_not_filled():
+    # two 4-px roots crossing two others: the square between them (20 x 20) is a hole,
+    # wider than the closing with a disc of 5 px, so it stays whatever the network says
+    m = np.zeros((60, 60), bool)
+    m[10:14, 5:55] = m[34:38, 5:55] = True
+    m[5:55, 10:14] = m[5:55, 34:38] = True
+    prob = np.where(m, 1.0, 0.9).astype(np.float32)
+    assert not root_holes(m, prob).any()
+    # a 1-px square loop of 5 x 5 inside (3 x 3 hole): inside the closing, but drawn by a
+    # 1-px root (one pixel of area per skeleton pixel), so a crossing of thin roots, not a hole
+    t = np.zeros((30, 30), bool)
+    t[10, 5:25] = t[14, 5:25] = True
+    t[5:25, 10] = t[5:25, 14] = True
+    assert not root_holes(t, np.full(t.shape, 0.9, np.float32)).any()
+    # the same hole inside a 12-px root is filled: 9 pixels
+    h = _holed_band()
+    assert root_holes(h, np.full(h.shape, 0.9, np.float32)).sum() == 9
