@@ -1093,22 +1093,33 @@ def root_holes(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float
 
     mask = np.asarray(mask, bool)
     out = np.zeros(mask.shape, bool)
-    holes, n = ndi.label(_holes(mask))
-    if not n:
+    box = foreground_box(mask, 1)
+    if box is None:
         return out
-    sure = np.flatnonzero(ndi.mean(prob, holes, np.arange(1, n + 1)) > level) + 1
+    # the background on the box around the foreground: a region reaching none of the box's
+    # edges is a hole; its mean probability from its own pixels only (the holes are few and
+    # small beside the background)
+    background, n = ndi.label(~mask[box])
+    inside = _enclosed(background, n)
+    rows, cols = np.nonzero(inside[background])
+    if not len(rows):
+        return out
+    ids = background[rows, cols]
+    mean = np.bincount(ids, prob[box][rows, cols], n + 1) / np.maximum(np.bincount(ids, minlength=n + 1), 1)
+    sure = np.flatnonzero(inside & (mean > level))
     if not len(sure):
         return out
     ball = disk(radius).astype(bool)
     reach = 2 * radius + 2  # the closing at a pixel depends on the mask within 2 x radius of it
-    h, w = mask.shape
-    slices = ndi.find_objects(holes)
+    sub, sub_out = mask[box], out[box]
+    h, w = sub.shape
+    slices = ndi.find_objects(background)
     for k in sure:
         sl = slices[k - 1]
         r0, r1 = max(sl[0].start - reach, 0), min(sl[0].stop + reach, h)
         c0, c1 = max(sl[1].start - reach, 0), min(sl[1].stop + reach, w)
-        m = mask[r0:r1, c0:c1]
-        hole = holes[r0:r1, c0:c1] == k
+        m = sub[r0:r1, c0:c1]
+        hole = background[r0:r1, c0:c1] == k
         closed = ndi.binary_closing(np.pad(m, radius), structure=ball)[radius:-radius, radius:-radius]
         if not closed[hole].all():
             continue
@@ -1118,7 +1129,7 @@ def root_holes(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float
             continue
         root = near == around[0]
         if root.sum() >= NOTCH_MIN_WIDTH * skeletonize(root).sum():
-            out[r0:r1, c0:c1] |= hole
+            sub_out[r0:r1, c0:c1] |= hole
     return out
 
 
