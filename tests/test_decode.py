@@ -713,17 +713,40 @@ def _holed_band():
     return m
 
 
-def test_a_hole_inside_a_root_is_filled_where_the_network_calls_it_root():
+def test_a_hole_inside_a_root_is_filled_whatever_the_network_says():
     m = _holed_band()
     prob = m.astype(np.float32)
-    prob[19:22, 49:52] = 0.6  # root (above the threshold 0.5), but below notch_level (0.8)
-    added = decode(m, prob) & ~m
     expected = np.zeros_like(m)
     expected[19:22, 49:52] = True  # the hole's 9 pixels, whole
-    assert (added == expected).all()
+    prob[19:22, 49:52] = 0.6  # root (above the threshold 0.5), but below notch_level (0.8)
+    assert ((decode(m, prob) & ~m) == expected).all()
     assert (decode(m, prob, DecodeSettings(hole_px=0)) == m).all()  # the step off: no notch fill at 0.6 either
-    prob[19:22, 49:52] = 0.4  # the network calls it background: the hole stays
-    assert (decode(m, prob) == m).all()
+    # the network calls it background, but it is a puncture: filled, the root is 6 px in
+    # half width there (rows 14..25 around row 20), as it is everywhere else
+    prob[19:22, 49:52] = 0.1
+    assert ((decode(m, prob) & ~m) == expected).all()
+
+
+def _ladder():
+    """Two 4-px roots (rows 10..13 and 17..20) joined by two 4-px rungs (cols 26..29 and
+    33..36): a 3 x 3 hole between them (rows 14..16, cols 30..32), a loop between roots."""
+    m = np.zeros((31, 64), bool)
+    m[10:14, 2:62] = m[17:21, 2:62] = True
+    m[10:21, 26:30] = m[10:21, 33:37] = True
+    return m
+
+
+def test_a_small_loop_between_roots_is_filled_only_where_the_network_calls_it_root():
+    m = _ladder()
+    prob = m.astype(np.float32)
+    prob[14:17, 30:33] = 0.1
+    # inside the closing and between roots 4 px wide, but no puncture: filled, the block is
+    # 6 px in half width (11 x 11 around the hole) against the roots' 2
+    assert not root_holes(m, prob).any()
+    prob[14:17, 30:33] = 0.9
+    expected = np.zeros_like(m)
+    expected[14:17, 30:33] = True
+    assert (root_holes(m, prob) == expected).all()
 
 
 def test_a_loop_between_roots_and_a_loop_of_one_pixel_roots_are_not_filled():
