@@ -725,6 +725,13 @@ def test_a_hole_inside_a_root_is_filled_whatever_the_network_says():
     # half width there (rows 14..25 around row 20), as it is everywhere else
     prob[19:22, 49:52] = 0.1
     assert ((decode(m, prob) & ~m) == expected).all()
+    # a 2-px hole is left to the network: a trace's crossing leaves such holes
+    m[19:22, 49:52] = True
+    m[20, 50:52] = False
+    prob[20, 50:52] = 0.1
+    assert (root_holes(m, prob) == 0).all()
+    prob[20, 50:52] = 0.9
+    assert root_holes(m, prob).sum() == 2
 
 
 def _ladder():
