@@ -157,7 +157,7 @@ class DecodeSettings:
     notch_gap_level: float = 0.6  # ... or this, in the region of a gap that a bridge joined (0: off)
     bridge_fill_level: float = 0.0  # > 0: a bridge takes its region's pixels above this instead of a band of the joined roots' width
     bridge_fragment_level: float = 0.5  # a fragment in a bridge's region joins the bridge through the region's pixels above this (0: off)
-    hole_px: int = 5  # fill a hole left inside one root (within its closing with a disc of this radius) where its mean probability is above threshold (0: off)
+    hole_px: int = 5  # fill a hole left inside one root (within its closing with a disc of this radius) where its mean probability is above threshold or it is a puncture (0: off)
 
     def __post_init__(self):
         if self.decoder not in DECODERS:
@@ -1029,7 +1029,7 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
     little on a large mask. ``also``: more candidate pixels, whatever their probability
     (the decoder passes the rest of the gaps its bridges joined above ``notch_gap_level``).
     """
-    from skimage.morphology import disk, skeletonize
+    from skimage.morphology import disk
 
     mask = np.asarray(mask, bool)
     out = np.zeros(mask.shape, bool)
@@ -1049,7 +1049,7 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
         r0, r1 = max(int(boxes[ids, 0].min()), 0), min(int(boxes[ids, 1].max()), h)
         c0, c1 = max(int(boxes[ids, 2].min()), 0), min(int(boxes[ids, 3].max()), w)
         m, rm = mask[r0:r1, c0:c1], roots[r0:r1, c0:c1]
-        closed = ndi.binary_closing(np.pad(rm, radius), structure=ball)[radius:-radius, radius:-radius]
+        closed = _closed(rm, radius, ball)
         own = _lookup(region[r0:r1, c0:c1], ids + 1) & closed
         if not own.any():
             continue
@@ -1062,14 +1062,10 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
             a0, a1 = max(sl[0].start - reach, 0), min(sl[0].stop + reach, m.shape[0])
             b0, b1 = max(sl[1].start - reach, 0), min(sl[1].stop + reach, m.shape[1])
             piece = pieces[a0:a1, b0:b1] == j
-            near, _ = ndi.label(m[a0:a1, b0:b1], structure=EIGHT)
-            touched = _labels_beside(piece, near)
-            if len(touched) != 1:
-                continue
-            root = near == touched[0]
+            root = _the_root_beside(m[a0:a1, b0:b1], piece)
             # a root that is a speck has no notch, nor has a 1-px root: any bite cuts it, and
             # filling beside it only thickens it (its area per skeleton pixel, near the group)
-            if rm[a0:a1, b0:b1][root].any() and root.sum() >= NOTCH_MIN_WIDTH * skeletonize(root).sum():
+            if root is not None and rm[a0:a1, b0:b1][root].any() and _wide_enough(root):
                 add[a0:a1, b0:b1] |= piece
         if not add.any():
             continue
@@ -1098,7 +1094,7 @@ def root_holes(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float
     the median on the root's skeleton a little farther off). A small loop between crossing
     roots, filled, is wider than the roots by the loop's own width.
     """
-    from skimage.morphology import disk, skeletonize
+    from skimage.morphology import disk
 
     mask = np.asarray(mask, bool)
     out = np.zeros(mask.shape, bool)
@@ -1110,7 +1106,7 @@ def root_holes(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float
     # are few and small beside the background)
     background, n = ndi.label(~mask[box])
     inside = _enclosed(background, n)
-    rows, cols = np.nonzero(_inside(background, n))
+    rows, cols = np.nonzero(_inside(background, inside))
     if not len(rows):
         return out
     ids = background[rows, cols]
@@ -1135,15 +1131,10 @@ def root_holes(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float
         c0, c1 = max(sl[1].start - reach, 0), min(sl[1].stop + reach, w)
         m = sub[r0:r1, c0:c1]
         hole = background[r0:r1, c0:c1] == k
-        closed = ndi.binary_closing(np.pad(m, radius), structure=ball)[radius:-radius, radius:-radius]
-        if not closed[hole].all():
+        if not _closed(m, radius, ball)[hole].all():
             continue
-        near, _ = ndi.label(m, structure=EIGHT)
-        around = _labels_beside(hole, near)
-        if len(around) != 1:
-            continue
-        root = near == around[0]
-        if root.sum() < NOTCH_MIN_WIDTH * skeletonize(root).sum():
+        root = _the_root_beside(m, hole)
+        if root is None or not _wide_enough(root):
             continue
         if sure[k] or (area[k] >= PUNCTURE_MIN_PX and _a_puncture(sub, background, k, sl)):
             sub_out[r0:r1, c0:c1] |= hole
@@ -1169,8 +1160,7 @@ def _a_puncture(mask: np.ndarray, holes: np.ndarray, k: int, sl: tuple[slice, sl
         c0, c1 = max(sl[1].start - reach, 0), min(sl[1].stop + reach, w)
         m = mask[r0:r1, c0:c1]
         hole = holes[r0:r1, c0:c1] == k
-        near, _ = ndi.label(m, structure=EIGHT)
-        root = near == _labels_beside(hole, near)[0]
+        root = _the_root_beside(m, hole)  # one, as in the narrower window root_holes checked: a wider one only merges
         filled = np.zeros((m.shape[0] + 2, m.shape[1] + 2), bool)  # background beyond the window
         filled[1:-1, 1:-1] = root | hole
         widest = ndi.distance_transform_edt(filled)[1:-1, 1:-1][hole].max()
@@ -1196,17 +1186,39 @@ def _holes(mask: np.ndarray) -> np.ndarray:
     box = foreground_box(mask, 1)
     if box is not None:
         background, n = ndi.label(~mask[box])  # 4-connected, as holes are
-        out[box] = _inside(background, n)
+        out[box] = _inside(background, _enclosed(background, n))
     return out
 
 
-def _inside(background: np.ndarray, n: int) -> np.ndarray:
-    """(M, N) bool: the pixels of the labelled regions (1..n) that reach no edge of the array.
-    Compared with the few labels that reach an edge (a lookup of every pixel costs more)."""
+def _inside(background: np.ndarray, enclosed: np.ndarray) -> np.ndarray:
+    """(M, N) bool: the pixels of the labelled regions that reach no edge of the array
+    (``enclosed``, per label, from ``_enclosed``). Compared with the few labels that reach an
+    edge (a lookup of every pixel costs more)."""
     holes = background > 0
-    for outer in np.flatnonzero(~_enclosed(background, n)[1:]) + 1:
+    for outer in np.flatnonzero(~enclosed[1:]) + 1:
         holes &= background != outer
     return holes
+
+
+def _closed(m: np.ndarray, radius: int, ball: np.ndarray) -> np.ndarray:
+    """``m``'s closing with ``ball`` (a disc of ``radius`` px), background beyond the window."""
+    return ndi.binary_closing(np.pad(m, radius), structure=ball)[radius:-radius, radius:-radius]
+
+
+def _the_root_beside(m: np.ndarray, region: np.ndarray) -> np.ndarray | None:
+    """The one 8-connected component of ``m`` beside ``region`` (both on one window), or None
+    where there is none or more than one."""
+    near, _ = ndi.label(m, structure=EIGHT)
+    touched = _labels_beside(region, near)
+    return near == touched[0] if len(touched) == 1 else None
+
+
+def _wide_enough(root: np.ndarray) -> bool:
+    """Whether ``root`` is at least ``NOTCH_MIN_WIDTH`` px wide (its area per skeleton pixel):
+    a 1-px root is not."""
+    from skimage.morphology import skeletonize
+
+    return bool(root.sum() >= NOTCH_MIN_WIDTH * skeletonize(root).sum())
 
 
 def _enclosed(labels: np.ndarray, n: int) -> np.ndarray:
