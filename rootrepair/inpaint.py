@@ -512,7 +512,7 @@ def _finish(mask, info, prob, sha, path, rel, out_rel, names, out_dir, card, set
         raise RootRepairError(f"{out_dir / out_rel}: cannot be written ({exc.strerror or exc})") from None
     notes = []
     if out_rel.suffix != path.suffix:
-        notes.append("JPEG input written as PNG (lossless)")
+        notes.append(f"{path.suffix.lstrip('.').upper()} input written as PNG (lossless)")
     if Path(names[rel]).name != Path(rel).stem:
         notes.append(f"another input has the same name; written as {out_rel.name}")
     fields = dict(

@@ -168,6 +168,7 @@ def test_repair_folder_end_to_end(tmp_path, model_path):
     # the topology decoder adds only the bridge across the 2-px gap, at the line's 1-px width
     assert entries["a.png"]["pixels_added"] == 2
     assert entries["bad.png"]["status"] == "failed"
+    assert entries["sub/b.jpg"]["note"] == "JPG input written as PNG (lossless)"
     assert (out / "manifest.csv").exists()
     # inputs untouched
     assert before == {p: p.read_bytes() for p in season.rglob("*") if p.is_file()}
