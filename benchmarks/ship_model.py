@@ -4,7 +4,8 @@
         --evaluation benchmarks/results/final_model.md --ablation benchmarks/results/ablation.md \
         --notes notes.md [--history "..."]
 
-1. the run's latest checkpoint -> models/shipped/NAME.(safetensors|json), float16 weights;
+1. the run's latest checkpoint -> models/shipped/NAME.(safetensors|json), float16 weights
+   (``--dtype int8`` for a large generator: convolution weights quantised per channel);
 2. the card models/shipped/NAME.md: what was trained on what (from the run's config and
    log), the training history, the ablation table, the evaluation at the default decoder
    (both tables are the benchmark's own output files, embedded as they are) and a check
@@ -67,6 +68,7 @@ def main() -> None:
     ap.add_argument("--history", default="", help="how the run started (e.g. from which weights)")
     ap.add_argument("--previous", default=DEFAULT_MODEL, help="the model this one replaces (default: the current default model)")
     ap.add_argument("--device-note", default="CPU, 2 cores (this project's development machine)")
+    ap.add_argument("--dtype", default="float16", choices=("float16", "int8"), help="how the weights are stored")
     ap.add_argument("--role", default="The default model of `rootrepair inpaint`.", help="the card's first line: what the model is for")
     args = ap.parse_args()
     for key in ("evaluation", "ablation", "notes"):
@@ -79,16 +81,17 @@ def main() -> None:
 
     stem = SHIPPED_DIR / args.name
     if args.run.suffix == ".json":
-        # a generator exported elsewhere (a GPU machine): its float16 weights are copied as they are
+        # a generator exported elsewhere (a GPU machine): its weights are copied as they are (float16),
+        # or quantised (int8; an int8 export is quantised again to the same values)
         from rootrepair.models.checkpoint import load_generator, save_generator
 
         G, card = load_generator(args.run)
         card.update(device=args.device_note, history=args.history)
         for key in ("weights", "dtype", "sha256", "path", "id"):
             card.pop(key, None)
-        cfg_path = save_generator(stem, G.eval(), card, half=True)
+        cfg_path = save_generator(stem, G.eval(), card, dtype=args.dtype)
     else:
-        cfg_path = export_generator(args.run, stem, half=True, device=args.device_note, history=args.history)
+        cfg_path = export_generator(args.run, stem, dtype=args.dtype, device=args.device_note, history=args.history)
     card = json.loads(cfg_path.read_text())
     logs = training_log(args.run)
     last = [x for x in logs if "val_ce" in x][-1]
@@ -115,7 +118,7 @@ def main() -> None:
 |---|---|
 | variant | `{card['variant']}`, topology loss `{card.get('topology_loss', 'none')}` |
 | architecture | U-Net generator, base width {card['base']} (paper size: 64), 2-class softmax output |
-| weights | `{args.name}.safetensors` (float16), sha256 `{card['sha256']}` |
+| weights | `{args.name}.safetensors` ({card['dtype']}{', convolution weights per output channel, biases and batch norms float16' if card['dtype'] == 'int8' else ''}), sha256 `{card['sha256']}` |
 | training data | synthetic `{card['preset']}` root systems drawn on the fly (seeds < 1,000,000), enlarged x{card['scale'][0]:g}-{card['scale'][1]:g} (root widths about 1-16 px), segmentation-like noise at a level drawn from 0 to {card['noise']:g} per mask, fresh augmentation every step |
 | gaps | `{card['gaps']}`, one kind per step; at most {100 * card['apex_gap_rate']:.0f}% of root apices inside a gap (the rest of such gaps undone) |
 | patches | {card['batch']} patches of {card['patch']} x {card['patch']} per step, {card.get('patches_per_mask') or card['batch']} from each {card['large'][0]} x {card['large'][1]} large mask |

@@ -26,22 +26,62 @@ SHIPPED_DIR = Path(__file__).parent / "shipped"
 DEFAULT_MODEL = "rootrepair-unet-gpu-compact"
 
 
-def save_generator(stem: str | Path, model: torch.nn.Module, config: dict, *, half: bool = False) -> Path:
+SCALE_SUFFIX = ".int8_scale"  # the per-channel scales of an int8 tensor, stored beside it
+
+
+def quantize_int8(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric per-output-channel int8: ``w ~ q * scale`` with ``q`` in [-127, 127] and
+    ``scale`` (float32, one per channel, shaped to broadcast) = the channel's max |w| / 127."""
+    w = w.detach().float()
+    scale = w.abs().amax(dim=tuple(range(1, w.dim())), keepdim=True) / 127.0
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    return torch.round(w / scale).clamp(-127, 127).to(torch.int8), scale
+
+
+def _stored(state: dict[str, torch.Tensor], dtype: str) -> dict[str, torch.Tensor]:
+    """The tensors as written for ``dtype`` (float32, float16 or int8)."""
+    if dtype == "float32":
+        return state
+    out = {}
+    for k, v in state.items():
+        if dtype == "int8" and v.is_floating_point() and v.dim() >= 2:  # conv weights; biases and norms stay float16
+            out[k], out[k + SCALE_SUFFIX] = quantize_int8(v)
+        else:
+            out[k] = v.half() if v.is_floating_point() else v
+    return out
+
+
+def _loaded(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A state dict from stored tensors: int8 tensors times their scales; the rest as stored
+    (``load_state_dict`` casts float16 to the network's float32)."""
+    out = {}
+    for k, v in tensors.items():
+        if k.endswith(SCALE_SUFFIX):
+            continue
+        scale = tensors.get(k + SCALE_SUFFIX)
+        out[k] = v.float() * scale.float() if scale is not None else v
+    return out
+
+
+def save_generator(stem: str | Path, model: torch.nn.Module, config: dict, *, half: bool = False, dtype: str | None = None) -> Path:
     """Write ``stem.safetensors`` and ``stem.json``; returns the JSON path.
 
-    ``half`` stores floating-point tensors as float16 (half the bytes, for shipping);
-    loading casts them back to the network's float32.
+    ``dtype``: ``float32``, ``float16`` (half the bytes, for shipping; ``half=True`` says the
+    same) or ``int8`` (a quarter: convolution weights quantised per output channel, see
+    ``quantize_int8``; for large generators kept in the repository). Loading turns every
+    tensor back into the network's float32.
     """
+    dtype = dtype or ("float16" if half else "float32")
+    if dtype not in ("float32", "float16", "int8"):
+        raise ValueError(f"dtype must be float32, float16 or int8, not {dtype!r}")
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     weights = stem.with_suffix(".safetensors")
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    if half:
-        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    state = _stored({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, dtype)
     atomic_write(weights, lambda tmp: save_file(state, str(tmp)))
     meta = dict(config)
     meta["weights"] = weights.name
-    meta["dtype"] = "float16" if half else "float32"
+    meta["dtype"] = dtype
     meta["sha256"] = sha256_file(weights)
     atomic_write(stem.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(meta, indent=2)))
     return stem.with_suffix(".json")
@@ -79,7 +119,7 @@ def load_generator(name_or_path: str | Path | None = None, *, verify: bool = Tru
         if verify and config.get("sha256") and sha256_file(weights) != config["sha256"]:
             raise RootRepairError(f"{weights}: sha256 does not match its config; the file is damaged or was replaced")
         model = build_model(config["arch"], base=int(config["base"]))
-        model.load_state_dict(load_file(str(weights)))
+        model.load_state_dict(_loaded(load_file(str(weights))))
     except RootRepairError:
         raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError, SafetensorError) as exc:

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from rootrepair.errors import RootRepairError
-from rootrepair.models.checkpoint import load_generator, load_training_state, save_generator, save_training_state
+from rootrepair.models.checkpoint import load_generator, load_training_state, quantize_int8, save_generator, save_training_state
 from rootrepair.models.networks import (
     GlobalDiscriminator,
     LocalDiscriminator,
@@ -64,6 +64,36 @@ def test_generator_checkpoint_roundtrip(tmp_path):
     w.write_bytes(w.read_bytes()[:-4] + b"abcd")
     with pytest.raises(RootRepairError, match="sha256"):
         load_generator(path)
+
+
+def test_int8_quantisation_by_hand():
+    w = torch.tensor([[1.0, -0.5, 0.25], [0.0, 0.0, 0.0], [-2.0, 1.0, 0.0]]).reshape(3, 3, 1, 1)
+    q, scale = quantize_int8(w)
+    assert q.dtype == torch.int8 and scale.shape == (3, 1, 1, 1)
+    # row 0: max 1.0 -> scale 1/127; -0.5 * 127 = -63.5 rounds half to even: -64; 0.25 * 127 = 31.75 -> 32
+    assert q[0].flatten().tolist() == [127, -64, 32]
+    assert q[1].flatten().tolist() == [0, 0, 0] and scale[1].item() == 1.0  # an all-zero channel
+    assert q[2].flatten().tolist() == [-127, 64, 0]  # 1.0 / (2 / 127) = 63.5 -> 64
+    assert scale[2].item() == pytest.approx(2 / 127)
+
+
+def test_int8_checkpoint_stores_a_quarter_and_loads_close(tmp_path):
+    from safetensors.torch import load_file
+
+    torch.manual_seed(0)
+    g = UNetGenerator(base=8).eval()
+    path = save_generator(tmp_path / "q", g, {"arch": "unet", "base": 8, "variant": "unet"}, dtype="int8")
+    stored = load_file(str(tmp_path / "q.safetensors"))
+    convs = [k for k, v in g.state_dict().items() if v.dim() >= 2]
+    assert convs and all(stored[k].dtype == torch.int8 for k in convs)
+    assert {stored[k].dtype for k, v in g.state_dict().items() if v.is_floating_point() and v.dim() < 2} == {torch.float16}
+    loaded, card = load_generator(path)
+    assert card["dtype"] == "int8"
+    for k in convs:  # within half a quantisation step of the original
+        step = g.state_dict()[k].abs().amax(dim=tuple(range(1, g.state_dict()[k].dim())), keepdim=True) / 127
+        assert torch.all((loaded.state_dict()[k] - g.state_dict()[k]).abs() <= step / 2 + 1e-7)
+    with pytest.raises(ValueError, match="int8"):
+        save_generator(tmp_path / "x", g, {}, dtype="int4")
 
 
 def test_missing_model_names_the_choices(tmp_path):

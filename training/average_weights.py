@@ -15,18 +15,20 @@ from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 
+from rootrepair.models.checkpoint import _loaded  # int8 weights times their scales
+
 
 def main(out: Path, inputs: list[Path]) -> None:
-    states = [load_file(str(p.with_name(json.loads(p.read_text())["weights"]))) for p in inputs]
+    states = [_loaded(load_file(str(p.with_name(json.loads(p.read_text())["weights"])))) for p in inputs]
     if any(s.keys() != states[0].keys() for s in states):
         sys.exit("the generators differ in architecture")
     avg = {}
     for k, t in states[0].items():
-        avg[k] = (sum(s[k].float() for s in states) / len(states)).to(t.dtype) if t.is_floating_point() else states[-1][k]
+        avg[k] = (sum(s[k].float() for s in states) / len(states)).half() if t.is_floating_point() else states[-1][k]
     weights = out.with_suffix(".safetensors")
     save_file(avg, str(weights))
     cfg = json.loads(inputs[-1].read_text())
-    cfg.update(weights=weights.name, sha256=hashlib.sha256(weights.read_bytes()).hexdigest(), averaged_from=[str(p) for p in inputs])
+    cfg.update(weights=weights.name, dtype="float16", sha256=hashlib.sha256(weights.read_bytes()).hexdigest(), averaged_from=[str(p) for p in inputs])
     out.write_text(json.dumps(cfg, indent=1))
     log = inputs[-1].with_suffix(".metrics.jsonl")  # bench_ablation.py summarises the log beside the .json
     if log.exists():
