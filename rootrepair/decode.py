@@ -307,14 +307,9 @@ def _lookup(labels: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 
 def _labels_beside(own: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """The non-zero labels on ``own``'s pixels and their 8 neighbours (sorted, unique), i.e.
-    ``labels`` under the 8-connected dilation of ``own``, gathered at its pixels only, in the
-    box around ``own`` widened by 1 px (its neighbours' values are read from a padded copy)."""
-    rows, cols = np.flatnonzero(own.any(axis=1)), np.flatnonzero(own.any(axis=0))
-    if not len(rows):
-        return np.empty(0, labels.dtype)
-    box = np.s_[max(rows[0] - 1, 0):rows[-1] + 2, max(cols[0] - 1, 0):cols[-1] + 2]
-    own, labels = own[box], labels[box]
-    found = np.unique(np.concatenate([labels[own], neighbour_values(labels, np.argwhere(own)).ravel()]))
+    ``labels`` under the 8-connected dilation of ``own``, gathered at its pixels only."""
+    pts = np.argwhere(own)
+    found = np.unique(np.concatenate([labels[own], neighbour_values(labels, pts).ravel()]))
     return found[found > 0]
 
 
@@ -443,21 +438,14 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
             continue
         in_joined = _lookup(lab, joined)
         inside = own | in_joined
+        # paths run from skeleton to skeleton, down the middle of the roots and of the region
+        middle = ndi.distance_transform_edt(inside)
+        cost = np.where(inside, 0.01 + 0.2 / np.maximum(middle, 1.0), -1.0)
+        gap = own & ~m  # a fragment inside the region costs as little as a piece
+        cost[gap] += -np.log(np.clip(prob[r0:r1, c0:c1][gap], 1e-4, 1.0))
         ends = [np.argwhere(skel & (lab == p)) for p in joined]
         if any(len(e) == 0 for e in ends):
             continue
-        # paths run from skeleton to skeleton, down the middle of the roots and of the region;
-        # they are searched in the box around ``inside`` with a 1-px margin, which is
-        # impassable as the rest of the window is, and holds the nearest pixel outside
-        # ``inside`` to each pixel in it (the same distances as on the window, in less time)
-        (b0, b1), (d0, d1) = ((max(int(a.min()) - 1, 0), min(int(a.max()) + 2, n)) for a, n in zip(np.nonzero(inside), inside.shape))
-        ins = inside[b0:b1, d0:d1]
-        middle = ndi.distance_transform_edt(ins)
-        cost = np.where(ins, 0.01 + 0.2 / np.maximum(middle, 1.0), -1.0)
-        gap = (own & ~m)[b0:b1, d0:d1]  # a fragment inside the region costs as little as a piece
-        cost[gap] += -np.log(np.clip(prob[r0 + b0:r0 + b1, c0 + d0:c0 + d1][gap], 1e-4, 1.0))
-        origin = np.array([b0, d0])
-        ends = [e - origin for e in ends]
         mcp = MCP_Geometric(cost, fully_connected=True)
         cum, _ = mcp.find_costs(ends[0])
         path_px = []
@@ -466,7 +454,7 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
             if not reachable.any():
                 continue
             goal = pts[reachable][np.argmin(cum[pts[reachable, 0], pts[reachable, 1]])]
-            path_px.append(np.asarray(mcp.traceback(tuple(goal))) + origin)
+            path_px.append(np.asarray(mcp.traceback(tuple(goal))))
         if not path_px:
             continue
         path = np.concatenate(path_px)
