@@ -64,11 +64,14 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=8)
     ap.add_argument("--real", type=Path, help="folder of real complete masks: two more settings (occlusion, mix)")
     ap.add_argument("--real-n", type=int, default=31)
+    ap.add_argument("--model", help="a shipped model name or a generator .json instead of the default model")
+    ap.add_argument("--out", default="decoders_other_masks.md")
     args = ap.parse_args()
     from rootrepair.evaluate import EvalConfig, evaluate
     from rootrepair.models.checkpoint import DEFAULT_MODEL
 
-    net = f"{DEFAULT_MODEL}+topology"
+    model = args.model or DEFAULT_MODEL
+    net = f"{model}+topology"
     rows, wins = [], []
     with tempfile.TemporaryDirectory() as tmp:
         folders = {name: (folder, args.n) for name, folder in make_folders(Path(tmp), args.n).items()}
@@ -82,23 +85,25 @@ def main() -> None:
                 setting = f"{name}, {gaps}"
                 print(f"{setting}: {time.perf_counter() - t0:.0f} s", flush=True)
                 for m, g in df.groupby("method", sort=False):
-                    rows.append({"setting": setting, "method": m.replace(DEFAULT_MODEL, "default"), **{k: g[k].mean() for k in SHOWN}})
+                    rows.append({"setting": setting, "method": m.replace(model, "default" if model == DEFAULT_MODEL else Path(model).stem), **{k: g[k].mean() for k in SHOWN}})
                 topo, link = (df[df.method == m].set_index("sample") for m in (net, "link"))
                 wins.append(f"- {setting}: " + "; ".join(beats(topo, link)))
     body = [
         f"Image level, n = {args.n} masks per synthetic setting (held-out synthetic systems, seeds from 3,000,000), "
-        f"methods in `add` mode; `default` is the shipped default model with the default (topology) decoder, "
+        f"methods in `add` mode; {'`default` is the shipped default model' if model == DEFAULT_MODEL else f'`{Path(model).stem}` is the model `{model}`'} with the default (topology) decoder, "
         f"the network on {network_runtime()} (the default here). "
         "Lower is better except rel_comp_diff and gap_recall.", "",
         "| setting | method | " + " | ".join(SHOWN) + " |", "|---" * (len(SHOWN) + 2) + "|",
         *(f"| {r['setting']} | {r['method']} | " + " | ".join(f"{r[k]:.3f}" for k in SHOWN) + " |" for r in rows), "",
-        "Does the default beat link (means; paired t-test p)?", "", *wins, "",
+        f"Does {'the default' if model == DEFAULT_MODEL else Path(model).stem} beat link (means; paired t-test p)?", "", *wins, "",
         f"It beats link on all five at once in {sum('NO' not in w for w in wins)} of {len(wins)} settings.",
     ]
     command = f"python benchmarks/bench_decode_other_masks.py -n {args.n}"
     if args.real is not None:
         command += f" --real {args.real} --real-n {args.real_n}"
-    write("decoders_other_masks.md", "The default repair on masks unlike its training data", command, "\n".join(body))
+    if args.model:
+        command += f" --model {args.model} --out {args.out}"
+    write(args.out, "The default repair on masks unlike its training data", command, "\n".join(body))
 
 
 if __name__ == "__main__":

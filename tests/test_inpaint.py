@@ -351,7 +351,10 @@ def test_bf16_on_cpu_gives_the_same_repair_within_tolerance():
     model, device = prepare_model(load_generator()[0], InpaintSettings(device="cpu", runtime="torch"))
     fp32 = predict_probability(model, mask, InpaintSettings(device="cpu", precision="fp32"), device=device)
     bf16 = predict_probability(model, mask, InpaintSettings(device="cpu", precision="bf16"), device=device)
-    assert np.abs(bf16 - fp32).max() < 0.05
+    # bf16 rounding grows with depth and width: the base-32 default moved one pixel by 0.062
+    # here (the base-16 model at most 0.039); what must hold is the repair's tolerance below
+    assert np.abs(bf16 - fp32).max() < 0.1
+    assert ((bf16 > 0.5) != (fp32 > 0.5)).sum() <= 0.002 * mask.sum()
     a, b = decode(mask, fp32), decode(mask, bf16)
     assert (a != b).sum() <= 0.002 * a.sum()  # documented tolerance: 0.2% of the repaired mask's pixels
 

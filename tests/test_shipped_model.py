@@ -16,7 +16,7 @@ def test_default_model_is_shipped_with_a_card():
     model, card = load_generator()  # verifies the sha256 of the weights
     from rootrepair.train import VARIANTS
 
-    assert card["variant"] in VARIANTS and card["arch"] == "unet" and card["base"] == 16
+    assert card["variant"] in VARIANTS and card["arch"] == "unet" and card["base"] == 32 and card["dtype"] == "int8"
     assert (Path(card["path"]).with_suffix(".md")).is_file()
 
 
@@ -45,7 +45,7 @@ def test_models_command_names_every_model_whole_and_marks_the_default():
 def test_fast_model_is_half_as_wide_and_joins_pieces_too():
     model, card = load_generator("rootrepair-unet-fast")  # verifies the sha256 of the weights
     assert card["arch"] == "unet" and card["base"] == 8 and card["teacher"] == "rootrepair-unet-gap2-compact"  # the default when it was distilled
-    assert sum(p.numel() for p in model.parameters()) * 3 < sum(p.numel() for p in load_generator()[0].parameters())
+    assert sum(p.numel() for p in model.parameters()) * 3 < sum(p.numel() for p in load_generator("rootrepair-unet-gpu-compact")[0].parameters())
     mask, _ = rio.read_mask(EXAMPLES / "season" / "plant_01.png")
     crop = mask[200:712, 200:712]
     repaired = repair_mask(model, crop, InpaintSettings(threads=1))
