@@ -347,7 +347,7 @@ def models_cli() -> None:
     with _errors():
         from rootrepair.models.checkpoint import DEFAULT_MODEL, SHIPPED_DIR, shipped_models
 
-        table = Table(title=f"shipped models ({SHIPPED_DIR})")
+        table = Table(title=f"shipped models ({SHIPPED_DIR})", caption="steps: of the last training run; the card has the whole history")
         # what --model takes, and what tells the models apart; the rest is in the cards
         for c in ("name", "variant", "width", "steps", "default"):
             table.add_column(c, no_wrap=True)
