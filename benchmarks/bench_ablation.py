@@ -80,7 +80,7 @@ def main() -> None:
     summaries = []
     for run in args.runs:
         # a run folder is exported from its latest checkpoint; a generator .json (e.g. brought back from a GPU machine) is used as it is
-        exported = run if run.suffix == ".json" else export_generator(run, run / "export", half=True)
+        exported = run if run.suffix == ".json" else export_generator(run, run / "export")
         methods.append(f"{exported}+topology")
         names.append((run.stem, methods[-1]))
         summaries.append({"run": run.stem, **training_summary(run)})

@@ -71,6 +71,7 @@ def main() -> None:
     from rootrepair.models.checkpoint import DEFAULT_MODEL
 
     model = args.model or DEFAULT_MODEL
+    label = "default" if model == DEFAULT_MODEL else Path(model).stem  # the model's name in the table
     net = f"{model}+topology"
     rows, wins = [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,24 +86,26 @@ def main() -> None:
                 setting = f"{name}, {gaps}"
                 print(f"{setting}: {time.perf_counter() - t0:.0f} s", flush=True)
                 for m, g in df.groupby("method", sort=False):
-                    rows.append({"setting": setting, "method": m.replace(model, "default" if model == DEFAULT_MODEL else Path(model).stem), **{k: g[k].mean() for k in SHOWN}})
+                    rows.append({"setting": setting, "method": m.replace(model, label), **{k: g[k].mean() for k in SHOWN}})
                 topo, link = (df[df.method == m].set_index("sample") for m in (net, "link"))
                 wins.append(f"- {setting}: " + "; ".join(beats(topo, link)))
     body = [
         f"Image level, n = {args.n} masks per synthetic setting (held-out synthetic systems, seeds from 3,000,000), "
-        f"methods in `add` mode; {'`default` is the shipped default model' if model == DEFAULT_MODEL else f'`{Path(model).stem}` is the model `{model}`'} with the default (topology) decoder, "
+        f"methods in `add` mode; {'`default` is the shipped default model' if model == DEFAULT_MODEL else f'`{label}` is the model `{model}`'} with the default (topology) decoder, "
         f"the network on {network_runtime()} (the default here). "
         "Lower is better except rel_comp_diff and gap_recall.", "",
         "| setting | method | " + " | ".join(SHOWN) + " |", "|---" * (len(SHOWN) + 2) + "|",
         *(f"| {r['setting']} | {r['method']} | " + " | ".join(f"{r[k]:.3f}" for k in SHOWN) + " |" for r in rows), "",
-        f"Does {'the default' if model == DEFAULT_MODEL else Path(model).stem} beat link (means; paired t-test p)?", "", *wins, "",
+        f"Does {'the default' if model == DEFAULT_MODEL else label} beat link (means; paired t-test p)?", "", *wins, "",
         f"It beats link on all five at once in {sum('NO' not in w for w in wins)} of {len(wins)} settings.",
     ]
     command = f"python benchmarks/bench_decode_other_masks.py -n {args.n}"
     if args.real is not None:
         command += f" --real {args.real} --real-n {args.real_n}"
     if args.model:
-        command += f" --model {args.model} --out {args.out}"
+        command += f" --model {args.model}"
+    if args.out != "decoders_other_masks.md":
+        command += f" --out {args.out}"
     write(args.out, "The default repair on masks unlike its training data", command, "\n".join(body))
 
 

@@ -63,15 +63,14 @@ def _loaded(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-def save_generator(stem: str | Path, model: torch.nn.Module, config: dict, *, half: bool = False, dtype: str | None = None) -> Path:
+def save_generator(stem: str | Path, model: torch.nn.Module, config: dict, *, dtype: str = "float32") -> Path:
     """Write ``stem.safetensors`` and ``stem.json``; returns the JSON path.
 
-    ``dtype``: ``float32``, ``float16`` (half the bytes, for shipping; ``half=True`` says the
-    same) or ``int8`` (a quarter: convolution weights quantised per output channel, see
-    ``quantize_int8``; for large generators kept in the repository). Loading turns every
-    tensor back into the network's float32.
+    ``dtype``: ``float32``, ``float16`` (half the bytes, for shipping) or ``int8`` (a quarter:
+    convolution weights quantised per output channel, see ``quantize_int8``; for large
+    generators kept in the repository). Loading turns every tensor back into the network's
+    float32.
     """
-    dtype = dtype or ("float16" if half else "float32")
     if dtype not in ("float32", "float16", "int8"):
         raise ValueError(f"dtype must be float32, float16 or int8, not {dtype!r}")
     stem = Path(stem)

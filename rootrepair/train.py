@@ -816,7 +816,7 @@ def seconds_per_step(cfg: TrainConfig, steps: int = 3) -> float:
     return float(np.mean(times)) if times else math.nan
 
 
-def export_generator(run_dir: str | Path, dest: str | Path, *, half: bool = True, dtype: str | None = None, **card_extra) -> Path:
+def export_generator(run_dir: str | Path, dest: str | Path, *, dtype: str = "float16", **card_extra) -> Path:
     """Write the generator of a run's latest checkpoint as ``dest.(safetensors|json)``.
 
     Lets a model be shipped from a run that is still going (or was stopped).
@@ -835,4 +835,4 @@ def export_generator(run_dir: str | Path, dest: str | Path, *, half: bool = True
         software=f"rootrepair {__version__}",
         **card_extra,
     )
-    return save_generator(dest, G.eval(), card, half=half, dtype=dtype)
+    return save_generator(dest, G.eval(), card, dtype=dtype)

@@ -237,7 +237,7 @@ def test_init_loads_weights_and_refuses_another_architecture(tmp_path):
 
     cfg = TrainConfig(variant="unet", **TINY)
     src, _, _ = build_networks(cfg, torch.device("cpu"))
-    path = save_generator(tmp_path / "g", src, {"arch": "unet", "base": 4}, half=True)
+    path = save_generator(tmp_path / "g", src, {"arch": "unet", "base": 4}, dtype="float16")
     from safetensors.torch import load_file
 
     assert {v.dtype for v in load_file(str(tmp_path / "g.safetensors")).values() if v.is_floating_point()} == {torch.float16}

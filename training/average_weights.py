@@ -8,14 +8,14 @@ export of `rootrepair train`); all must have the same architecture. Floating-poi
 the configuration. OUT.json records the inputs under ``averaged_from``. Tried once, 2026-11-26
 (`benchmarks/results/final_model_soup.md`): no better than the shipped default.
 """
-import hashlib
 import json
 import sys
 from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 
-from rootrepair.models.checkpoint import _loaded  # int8 weights times their scales
+from rootrepair.io import sha256_file
+from rootrepair.models.checkpoint import _loaded, _stored  # int8 weights times their scales, and back
 
 
 def main(out: Path, inputs: list[Path]) -> None:
@@ -24,11 +24,11 @@ def main(out: Path, inputs: list[Path]) -> None:
         sys.exit("the generators differ in architecture")
     avg = {}
     for k, t in states[0].items():
-        avg[k] = (sum(s[k].float() for s in states) / len(states)).half() if t.is_floating_point() else states[-1][k]
-    weights = out.with_suffix(".safetensors")
-    save_file(avg, str(weights))
+        avg[k] = sum(s[k].float() for s in states) / len(states) if t.is_floating_point() else states[-1][k]
     cfg = json.loads(inputs[-1].read_text())
-    cfg.update(weights=weights.name, dtype="float16", sha256=hashlib.sha256(weights.read_bytes()).hexdigest(), averaged_from=[str(p) for p in inputs])
+    weights = out.with_suffix(".safetensors")
+    save_file(_stored(avg, cfg.get("dtype", "float32")), str(weights))  # stored as the last input is
+    cfg.update(weights=weights.name, sha256=sha256_file(weights), averaged_from=[str(p) for p in inputs])
     out.write_text(json.dumps(cfg, indent=1))
     log = inputs[-1].with_suffix(".metrics.jsonl")  # bench_ablation.py summarises the log beside the .json
     if log.exists():
