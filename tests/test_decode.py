@@ -140,6 +140,61 @@ def test_end_points_and_direction_on_a_line():
     assert d == pytest.approx([0.0, 1.0])
 
 
+def loop_with_cut(cut=(30, 33), width=1):
+    """A 1-px (or ``width``-px) ring: rows 10 and 30 joined at columns 10 and 60, with the
+    bottom row cut at columns ``cut``: the two sides of the cut meet far away, round the ring."""
+    m = np.zeros((45, 75), bool)
+    for r in (10, 30):
+        m[r : r + width, 10:61] = True
+    for c in (10, 60):
+        m[10 : 30 + width, c : c + width] = True
+    m[30 : 30 + width, cut[0] : cut[1]] = False
+    return m
+
+
+def test_an_ends_direction_ignores_the_other_side_of_a_cut_in_the_same_component():
+    # a root along row 30 ends at (30, 29); beyond a cut, a root runs off diagonally from
+    # (31, 31); the two meet far away, round a loop, so they are one component
+    m = np.zeros((50, 60), bool)
+    m[30, 10:30] = True
+    for k in range(10):
+        m[31 + k, 31 + k] = True
+    m[5:31, 10] = True
+    m[5, 10:51] = True
+    m[5:41, 50] = True
+    m[40, 40:51] = True
+    labels = m.astype(int)
+    # all of the component's skeleton within 8 px would pull the direction towards the
+    # diagonal (about (-1, 0), up); only the pixels joined to the end inside the box count
+    assert end_direction((30, 29), m, labels, 8) == pytest.approx([0.0, 1.0])
+    assert end_direction((31, 31), m, labels, 8) == pytest.approx([-(0.5**0.5), -(0.5**0.5)])
+
+
+def test_a_short_cut_whose_sides_meet_elsewhere_is_closed_and_a_long_one_is_not():
+    m = loop_with_cut((30, 33))  # a 3-px cut in a 1-px root: the network has no opinion
+    out = decode(m, m.astype(np.float32))
+    assert (out & ~m).sum() == 3 and out[30, 30:33].all()  # closed, 1 px wide
+    assert (decode(m, m.astype(np.float32), DecodeSettings(link_loop_px=0)) == m).all()  # off
+    far = loop_with_cut((25, 45))  # 20 px apart: more than link_loop_px
+    assert (decode(far, far.astype(np.float32)) == far).all()
+    # 8 px apart: closed only where the network calls the way root
+    mid = loop_with_cut((28, 36))
+    assert (decode(mid, mid.astype(np.float32)) == mid).all()
+    prob = mid.astype(np.float32)
+    prob[30, 28:36] = 0.6
+    assert decode(mid, prob)[30, 28:36].all()
+
+
+def test_ends_of_one_piece_that_do_not_face_each_other_are_not_closed():
+    # a hairpin: two parallel 1-px roots 4 px apart joined at their left ends; their right
+    # ends lie side by side, 4 px apart, both pointing right
+    m = np.zeros((30, 60), bool)
+    m[10, 10:40] = True
+    m[14, 10:40] = True
+    m[10:15, 10] = True
+    assert (decode(m, m.astype(np.float32)) == m).all()
+
+
 def test_draw_path_has_the_width_the_radius_measures():
     out = np.zeros((20, 20), bool)
     draw_path(out, np.array([10] * 11), np.arange(5, 16), 3.0)  # distance transform 3: a 5-px root
