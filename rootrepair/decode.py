@@ -945,7 +945,8 @@ def _link_facing(mask, prob, skel, labels, ends, dirs, sets, settings, added) ->
 
     The geometric rule of classical gap closing, for gaps where the network has no
     opinion: both ends lie within ``link_angle_deg`` of the other's direction and within
-    ``link_radius`` px; a straight segment at the narrower root's width joins them.
+    ``link_radius`` px; a straight segment at the narrower root's width joins them. Ends of
+    pieces already joined elsewhere only across a cut (step 3 of the module's description).
     """
     from scipy.spatial import cKDTree
     from skimage.draw import line
