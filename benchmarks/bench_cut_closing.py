@@ -23,21 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from _common import network_runtime, write
+from bench_decode_other_masks import make_folders
 
 SHOWN = ("rel_comp_diff", "betti0_error", "false_joins", "fp_per_gap_px", "gap_recall", "length_err", "tips_err")
-
-
-def traced_folder(root: Path, preset: str, n: int) -> Path:
-    from skimage.morphology import skeletonize
-
-    from rootrepair import io as rio
-    from rootrepair.synth import generate_root_system, get_preset
-
-    folder = root / f"{preset}-traced"
-    folder.mkdir()
-    for i in range(n):
-        rio.write_mask(folder / f"m{i:02d}.png", skeletonize(generate_root_system(get_preset(preset), 3_000_000 + i).mask))
-    return folder
 
 
 def main() -> None:
@@ -61,8 +49,9 @@ def main() -> None:
             f"{preset}{', noisy' if noise else ''}": EvalConfig(preset=preset, gaps="occlusion", levels=("image",), n=args.n, noise=noise)
             for noise in (0.0, 1.0) for preset in ("chickpea", "fibrous")
         }
+        folders = make_folders(Path(tmp), args.n)  # the masks of bench_decode_other_masks.py
         for preset in ("chickpea", "fibrous"):
-            configs[f"{preset}, traced 1 px"] = EvalConfig(data=str(traced_folder(Path(tmp), preset, args.n)), gaps="occlusion",
+            configs[f"{preset}, traced 1 px"] = EvalConfig(data=str(folders[f"{preset}, traced, 1 px"]), gaps="occlusion",
                                                            levels=("image",), n=args.n)
         for name, cfg in configs.items():
             per = {"off": [], "on (default)": []}

@@ -827,7 +827,6 @@ def _link_near_fragments(mask, prob, skel, labels, big, ends, dirs, sets, settin
 
     R = int(math.ceil(settings.link_fragment_near_px))
     h, w = mask.shape
-    step_cost = -math.log(settings.threshold)
     for e, d in zip(ends, dirs):
         if d is None:
             continue
@@ -848,8 +847,7 @@ def _link_near_fragments(mask, prob, skel, labels, big, ends, dirs, sets, settin
             continue
         t = cand[k]
         rr, cc = line(er, ec, int(t[0]), int(t[1]))
-        off = ~mask[rr, cc]
-        if off.any() and -np.log(np.clip(prob[rr[off], cc[off]], 1e-4, 1.0)).mean() > step_cost:
+        if not _probable_line(mask, prob, rr, cc, settings.threshold):
             continue
         radius = local_radius(mask, skel, labels, e, settings.direction_px)
         frag_radius = _fragment_radius_if_ends(mask, skel, labels, radius, t, settings)
@@ -961,7 +959,6 @@ def _link_facing(mask, prob, skel, labels, ends, dirs, sets, settings, added) ->
     order = np.argsort(dist)
     cos_max = math.cos(math.radians(settings.link_angle_deg))
     used: set[int] = set()
-    step_cost = -math.log(settings.link_min_prob)
     for k in order:
         i, j = pairs[k]
         di, dj = dirs[i], dirs[j]
@@ -972,29 +969,34 @@ def _link_facing(mask, prob, skel, labels, ends, dirs, sets, settings, added) ->
         a, b = ends[i], ends[j]
         la, lb = int(labels[a[0], a[1]]), int(labels[b[0], b[1]])
         loop = sets.find(la) == sets.find(lb)
-        if loop and (dist[k] > settings.link_loop_px or i in used or j in used or not _apart_here(mask | added, a, b)):
+        if loop and (dist[k] > settings.link_loop_px or i in used or j in used or not _apart_here(mask, added, a, b)):
             # already joined: only a short cut in a root whose sides meet elsewhere
             continue
         radius = min(local_radius(mask, skel, labels, a, settings.direction_px),
                      local_radius(mask, skel, labels, b, settings.direction_px))
         a, b = _centred(a, skel, labels, radius), _centred(b, skel, labels, radius)
         rr, cc = line(int(a[0]), int(a[1]), int(b[0]), int(b[1]))
-        if loop and dist[k] > LOOP_SURE_PX:
-            new = ~mask[rr, cc]
-            if new.any() and -np.log(np.clip(prob[rr[new], cc[new]], 1e-4, 1.0)).mean() > step_cost:
-                continue
+        if loop and dist[k] > LOOP_SURE_PX and not _probable_line(mask, prob, rr, cc, settings.link_min_prob):
+            continue
         used.update((i, j))
         sets.union(la, lb)
         draw_path(added, rr, cc, radius)
 
 
-def _apart_here(mask: np.ndarray, a, b, margin: int = BRIDGE_REACH_PX) -> bool:
-    """Whether end points ``a`` and ``b`` lie on different pieces of ``mask`` seen in the box
-    around them widened by ``margin`` px: two sides of a cut that meet only farther off."""
+def _probable_line(mask: np.ndarray, prob: np.ndarray, rr: np.ndarray, cc: np.ndarray, level: float) -> bool:
+    """Whether the geometric mean probability of a drawn line's pixels outside ``mask`` is
+    at least ``level`` (True for a line that adds none)."""
+    off = ~mask[rr, cc]
+    return not off.any() or -np.log(np.clip(prob[rr[off], cc[off]], 1e-4, 1.0)).mean() <= -math.log(level)
+
+
+def _apart_here(mask: np.ndarray, added: np.ndarray, a, b, margin: int = BRIDGE_REACH_PX) -> bool:
+    """Whether end points ``a`` and ``b`` lie on different pieces of ``mask | added`` seen in
+    the box around them widened by ``margin`` px: two sides of a cut that meet only farther off."""
     h, w = mask.shape
     r0, r1 = max(min(a[0], b[0]) - margin, 0), min(max(a[0], b[0]) + margin + 1, h)
     c0, c1 = max(min(a[1], b[1]) - margin, 0), min(max(a[1], b[1]) + margin + 1, w)
-    lab, _ = ndi.label(mask[r0:r1, c0:c1], structure=EIGHT)
+    lab, _ = ndi.label(mask[r0:r1, c0:c1] | added[r0:r1, c0:c1], structure=EIGHT)
     return lab[a[0] - r0, a[1] - c0] != lab[b[0] - r0, b[1] - c0]
 
 
