@@ -36,8 +36,6 @@ def speed() -> str:
 
 
 def quality(n: int) -> tuple[str, pd.DataFrame]:
-    import dataclasses
-
     from rootrepair.decode import DecodeSettings
     from rootrepair.evaluate import EvalConfig, evaluate
     from rootrepair.models.checkpoint import DEFAULT_MODEL
@@ -50,10 +48,8 @@ def quality(n: int) -> tuple[str, pd.DataFrame]:
             for gaps in ("occlusion", "mix"):
                 cfg = EvalConfig(methods=methods, preset=preset, gaps=gaps, levels=("image",), n=n, noise=noise, device="cpu")
                 t0 = time.perf_counter()
-                df, _ = evaluate(cfg)
-                strict = dataclasses.replace(cfg, methods=(f"{net}+topology",), decode=DecodeSettings(link_small_pieces=False))
-                extra, _ = evaluate(strict)
-                df = pd.concat([df, extra.assign(method=f"{net}+topology --no-fragments")], ignore_index=True)
+                # the same probability decoded once more without fragments as link targets
+                df, _ = evaluate(cfg, variants={f"{net}+topology --no-fragments": (f"{net}+topology", DecodeSettings(link_small_pieces=False))})
                 setting = f"{preset}, {gaps}" + (", noisy" if noise else "")
                 print(f"{setting}: {time.perf_counter() - t0:.0f} s", flush=True)
                 df.insert(0, "setting", setting)

@@ -202,14 +202,21 @@ def build_method(name: str, cfg: EvalConfig, cache: dict | None = None) -> Metho
 # ------------------------------------------------------------------------ running
 
 
-def evaluate(cfg: EvalConfig, *, on_sample: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, dict[str, dict[str, list]]]:
+def evaluate(cfg: EvalConfig, *, on_sample: Callable[[str], None] | None = None,
+             variants: dict[str, tuple[str, DecodeSettings]] | None = None) -> tuple[pd.DataFrame, dict[str, dict[str, list]]]:
     """Run every method on every sample of every level.
+
+    ``variants``: more methods, ``{label: (network method, decoder settings)}``, each a
+    network of ``cfg.methods`` decoded with other settings; they share its probability (the
+    network runs once per sample, not once per variant).
 
     Returns the per-sample table (level, sample, method, metrics...) and, for the figure,
     the first three samples' outputs per level: ``{level: {"samples": [...], method: [...]}}``.
     """
     cache: dict = {}
     methods = {m: build_method(m, cfg, cache) for m in cfg.methods}
+    for label, (m, dsettings) in (variants or {}).items():
+        methods[label] = build_method(m, dataclasses.replace(cfg, decode=dsettings), cache)
     rows, shown = [], {}
     for level in cfg.levels:
         samples = make_samples(cfg, level)

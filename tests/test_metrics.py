@@ -130,3 +130,30 @@ def test_a_folder_of_masks_is_read_as_needed_bad_files_named_and_left_out(tmp_pa
     (tmp_path / "m1.png").unlink()
     with pytest.raises(RootRepairError, match="no readable masks"), pytest.warns(UserWarning, match="broken.png"):
         make_samples(cfg, "image")
+
+
+def test_decoder_variants_share_the_network_and_decode_with_their_own_settings(monkeypatch):
+    import rootrepair.inpaint as inpaint
+    from rootrepair.decode import DecodeSettings
+
+    calls = []
+
+    def fake_probability(model, mask, settings=None, *, device=None):
+        calls.append(mask)
+        # the network calls every pixel within 3 px of a root's pixel fairly likely root
+        from scipy import ndimage as ndi
+
+        return np.where(ndi.binary_dilation(mask, iterations=3), 0.6, 0.01).astype(np.float32)
+
+    monkeypatch.setattr(inpaint, "predict_probability", fake_probability)
+    net = "rootrepair-unet-base32+threshold"
+    cfg = EvalConfig(methods=("none", net), levels=("patch",), n=2, device="cpu")
+    variant = DecodeSettings(decoder="threshold", threshold=0.9)  # nothing is above 0.9: nothing added
+    df, _ = evaluate(cfg, variants={"strict": (net, variant)})
+    assert len(calls) == 2  # once per sample, for both decodings
+    assert list(df.method.unique()) == ["none", net, "strict"]
+    strict, none, loose = (df[df.method == m].reset_index(drop=True) for m in ("strict", "none", net))
+    assert (strict.gap_recall == 0).all() and (strict.false_positive_px == 0).all()
+    on_masks = ["rel_comp_diff", "betti0_error", "cldice", "length_err", "tips_err"]  # mse uses the probability
+    assert strict[on_masks].equals(none[on_masks])  # the input, unchanged
+    assert (loose.false_positive_px > 0).all()  # the default settings (0.5) add the dilation
