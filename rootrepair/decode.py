@@ -1081,8 +1081,6 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
     little on a large mask. ``also``: more candidate pixels, whatever their probability
     (the decoder passes the rest of the gaps its bridges joined above ``notch_gap_level``).
     """
-    from skimage.morphology import disk
-
     mask = np.asarray(mask, bool)
     out = np.zeros(mask.shape, bool)
     sure = prob > level if also is None else (prob > level) | also
@@ -1092,7 +1090,6 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
     labels, big = _piece_labels(mask, min_piece_px)
     roots = big[labels]  # the closing is of roots: a speck beside a root makes no notch
     was_hole = _holes(mask)
-    ball = disk(radius).astype(bool)
     reach = 2 * radius + 1  # the closing at a pixel depends on the mask within 2 x radius of it
     h, w = mask.shape
     boxes = np.array([(sl[0].start - reach, sl[0].stop + reach, sl[1].start - reach, sl[1].stop + reach)
@@ -1101,7 +1098,7 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
         r0, r1 = max(int(boxes[ids, 0].min()), 0), min(int(boxes[ids, 1].max()), h)
         c0, c1 = max(int(boxes[ids, 2].min()), 0), min(int(boxes[ids, 3].max()), w)
         m, rm = mask[r0:r1, c0:c1], roots[r0:r1, c0:c1]
-        closed = _closed(rm, radius, ball)
+        closed = _closed(rm, radius)
         own = _lookup(region[r0:r1, c0:c1], ids + 1) & closed
         if not own.any():
             continue
@@ -1146,8 +1143,6 @@ def root_holes(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float
     the median on the root's skeleton a little farther off). A small loop between crossing
     roots, filled, is wider than the roots by the loop's own width.
     """
-    from skimage.morphology import disk
-
     mask = np.asarray(mask, bool)
     out = np.zeros(mask.shape, bool)
     box = foreground_box(mask, 1)
@@ -1172,7 +1167,6 @@ def root_holes(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float
     order = np.argsort(ids, kind="stable")
     starts = np.searchsorted(ids[order], candidates)
     stops = np.searchsorted(ids[order], candidates, side="right")
-    ball = disk(radius).astype(bool)
     reach = 2 * radius + 2  # the closing at a pixel depends on the mask within 2 x radius of it
     sub, sub_out = mask[box], out[box]
     h, w = sub.shape
@@ -1183,7 +1177,7 @@ def root_holes(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float
         c0, c1 = max(sl[1].start - reach, 0), min(sl[1].stop + reach, w)
         m = sub[r0:r1, c0:c1]
         hole = background[r0:r1, c0:c1] == k
-        if not _closed(m, radius, ball)[hole].all():
+        if not _closed(m, radius)[hole].all():
             continue
         root = _the_root_beside(m, hole)
         if root is None or not _wide_enough(root):
@@ -1252,9 +1246,23 @@ def _inside(background: np.ndarray, enclosed: np.ndarray) -> np.ndarray:
     return holes
 
 
-def _closed(m: np.ndarray, radius: int, ball: np.ndarray) -> np.ndarray:
-    """``m``'s closing with ``ball`` (a disc of ``radius`` px), background beyond the window."""
-    return ndi.binary_closing(np.pad(m, radius), structure=ball)[radius:-radius, radius:-radius]
+def _closed(m: np.ndarray, radius: int) -> np.ndarray:
+    """``m``'s closing with a disc of ``radius`` px (``skimage.morphology.disk``), background
+    beyond the window: ``ndi.binary_closing`` of ``m`` padded by ``radius``, cropped back.
+
+    By two distance transforms instead of a dilation and an erosion with the disc's 4r^2 or
+    so offsets (the same pixels, several times faster): a pixel is in the dilation where its
+    distance to ``m`` is at most ``radius``, and in the closing where its distance to the
+    dilation's background, which includes everything beyond the padded window (the
+    erosion's border), is more than ``radius``.
+    """
+    if not m.any():
+        return np.zeros(m.shape, bool)
+    grown = np.zeros((m.shape[0] + 2 * radius + 2, m.shape[1] + 2 * radius + 2), bool)  # a ring of background beyond the padding
+    inner = grown[1:-1, 1:-1]
+    inner[radius : radius + m.shape[0], radius : radius + m.shape[1]] = m
+    inner[...] = ndi.distance_transform_edt(~inner) <= radius
+    return ndi.distance_transform_edt(grown)[radius + 1 : radius + 1 + m.shape[0], radius + 1 : radius + 1 + m.shape[1]] > radius
 
 
 def _the_root_beside(m: np.ndarray, region: np.ndarray) -> np.ndarray | None:

@@ -828,3 +828,27 @@ def test_a_loop_between_roots_and_a_loop_of_one_pixel_roots_are_not_filled():
     # the same hole inside a 12-px root is filled: 9 pixels
     h = _holed_band()
     assert root_holes(h, np.full(h.shape, 0.9, np.float32)).sum() == 9
+
+
+def test_the_closing_by_distance_transforms_is_the_closing_with_a_disc():
+    from skimage.morphology import disk
+
+    from rootrepair.decode import _closed
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        h, w = (int(v) for v in rng.integers(1, 40, 2))
+        r = int(rng.integers(1, 7))
+        m = rng.random((h, w)) < rng.uniform(0.0, 0.4)
+        # scipy's closing with scikit-image's disc, the window padded by r (background beyond it)
+        expected = ndi.binary_closing(np.pad(m, r), structure=disk(r).astype(bool))[r:-r, r:-r]
+        assert (_closed(m, r) == expected).all()
+    # a root 9 px wide (rows 5-13) cut across: a 1-px cut is closed by a disc of 1 px (a plus)
+    # except its two end pixels, where the disc fits from outside the root; a 3-px cut is not
+    m = np.zeros((20, 30), bool)
+    m[5:14, :] = True
+    one, three = m.copy(), m.copy()
+    one[5:14, 15] = False
+    three[5:14, 14:17] = False
+    assert _closed(one, 1)[6:13, 15].all() and not _closed(one, 1)[[5, 13], 15].any()
+    assert not _closed(three, 1)[5:14, 14:17].any()
