@@ -1250,11 +1250,11 @@ def _closed(m: np.ndarray, radius: int) -> np.ndarray:
     """``m``'s closing with a disc of ``radius`` px (``skimage.morphology.disk``), background
     beyond the window: ``ndi.binary_closing`` of ``m`` padded by ``radius``, cropped back.
 
-    By two distance transforms instead of a dilation and an erosion with the disc's 4r^2 or
-    so offsets (the same pixels, several times faster): a pixel is in the dilation where its
-    distance to ``m`` is at most ``radius``, and in the closing where its distance to the
-    dilation's background, which includes everything beyond the padded window (the
-    erosion's border), is more than ``radius``.
+    By two distance transforms instead of a dilation and an erosion with the disc's pi r^2
+    or so offsets (the same pixels; about 1.35 times faster on a decoder's window at radius 5):
+    a pixel is in the dilation where its distance to ``m`` is at most ``radius``, and in the
+    closing where its distance to the dilation's background, which includes everything
+    beyond the padded window (the erosion's border), is more than ``radius``.
     """
     if not m.any():
         return np.zeros(m.shape, bool)
