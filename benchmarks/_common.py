@@ -107,6 +107,17 @@ def beats(a, b) -> list[str]:
     return out
 
 
+def cpu_probability(model: str | None = None):
+    """``mask -> probability`` of generator ``model`` (None: the shipped default) on the CPU
+    with the default inpaint settings: for benchmarks that decode one network pass several ways."""
+    from rootrepair.inpaint import InpaintSettings, predict_probability, prepare_model
+    from rootrepair.models.checkpoint import load_generator
+
+    settings = InpaintSettings(device="cpu")
+    net, device = prepare_model(load_generator(model)[0], settings)
+    return lambda mask: predict_probability(net, mask, settings, device=device)
+
+
 def network_runtime() -> str:
     """What runs the network by default here (runtime and precision), for results that depend on it."""
     import torch

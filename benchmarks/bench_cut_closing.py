@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import network_runtime, write
+from _common import cpu_probability, network_runtime, write
 from bench_decode_other_masks import make_folders
 
 SHOWN = ("rel_comp_diff", "betti0_error", "false_joins", "fp_per_gap_px", "gap_recall", "length_err", "tips_err")
@@ -34,13 +34,11 @@ def main() -> None:
     args = ap.parse_args()
     from rootrepair.decode import DecodeSettings, decode
     from rootrepair.evaluate import EvalConfig, make_samples
-    from rootrepair.inpaint import InpaintSettings, predict_probability, prepare_model
     from rootrepair.metrics import repair_metrics
-    from rootrepair.models.checkpoint import DEFAULT_MODEL, load_generator
+    from rootrepair.models.checkpoint import DEFAULT_MODEL
 
     warnings.simplefilter("ignore")
-    settings = InpaintSettings(device="cpu")
-    model, device = prepare_model(load_generator(None)[0], settings)
+    probability = cpu_probability()
     default = DecodeSettings()
     off = dataclasses.replace(default, link_loop_px=0.0)
     rows = []
@@ -56,7 +54,7 @@ def main() -> None:
         for name, cfg in configs.items():
             per = {"off": [], "on (default)": []}
             for s in make_samples(cfg, "image"):
-                prob = predict_probability(model, s.gappy, settings, device=device)
+                prob = probability(s.gappy)
                 for label, ds in (("off", off), ("on (default)", default)):
                     per[label].append(repair_metrics(s.truth, s.gappy, decode(s.gappy, prob, ds), s.gaps))
             for label, ms in per.items():

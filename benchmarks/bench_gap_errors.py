@@ -19,7 +19,7 @@ import argparse
 import numpy as np
 from scipy import ndimage as ndi
 
-from _common import write
+from _common import cpu_probability, write
 
 EIGHT = np.ones((3, 3), bool)
 NEAR_PX = 3
@@ -67,11 +67,9 @@ def main() -> None:
     args = ap.parse_args()
     from rootrepair.decode import decode
     from rootrepair.evaluate import EvalConfig, make_samples
-    from rootrepair.inpaint import InpaintSettings, predict_probability, prepare_model
-    from rootrepair.models.checkpoint import load_generator, resolve_model
+    from rootrepair.models.checkpoint import resolve_model
 
-    settings = InpaintSettings(device="cpu")
-    model, device = prepare_model(load_generator(args.model)[0], settings)
+    probability = cpu_probability(args.model)
     rows = ["| setting | gap recall | FP beside gaps | FP beside roots | FP far | missed in joined gaps | missed in open gaps | gaps joined / open / one piece |",
             "|---|---|---|---|---|---|---|---|"]
     for noise in (0.0, 1.0):
@@ -79,7 +77,7 @@ def main() -> None:
             cfg = EvalConfig(preset=preset, gaps="occlusion", levels=("image",), n=args.n, noise=noise)
             tot: dict[str, int] = {}
             for s in make_samples(cfg, "image"):
-                prob = predict_probability(model, s.gappy, settings, device=device)
+                prob = probability(s.gappy)
                 for k, v in gap_errors(s.truth, s.gappy, decode(s.gappy, prob)).items():
                     tot[k] = tot.get(k, 0) + v
             g = tot["gap_px"]

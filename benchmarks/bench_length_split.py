@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from _common import network_runtime, write
+from _common import cpu_probability, network_runtime, write
 
 
 def split(truth: np.ndarray, gappy: np.ndarray, repaired: np.ndarray) -> dict[str, float]:
@@ -47,21 +47,19 @@ def main() -> None:
     from rootrepair.baselines import link_repair
     from rootrepair.decode import decode
     from rootrepair.evaluate import EvalConfig, make_samples
-    from rootrepair.inpaint import InpaintSettings, predict_probability, prepare_model
     from rootrepair.metrics import repair_metrics
-    from rootrepair.models.checkpoint import DEFAULT_MODEL, load_generator
+    from rootrepair.models.checkpoint import DEFAULT_MODEL
     from rootrepair.traits import measure_traits
 
     warnings.simplefilter("ignore")
-    settings = InpaintSettings(device="cpu")
-    model, device = prepare_model(load_generator(None)[0], settings)
+    probability = cpu_probability()
     lines = ["| setting | method | length_err | length, signed | skeleton recovered in the gaps | beside roots | drawn where no root is | false_joins |",
              "|---|---|---|---|---|---|---|---|"]
     for preset, noise in (("fibrous", 1.0), ("fibrous", 0.0), ("chickpea", 0.0)):
         cfg = EvalConfig(preset=preset, gaps="mix", levels=("image",), n=args.n, noise=noise)
         per = {"link": [], "default": []}
         for s in make_samples(cfg, "image"):
-            prob = predict_probability(model, s.gappy, settings, device=device)
+            prob = probability(s.gappy)
             truth_len = measure_traits(s.truth)["total_length_px"]
             for label, r in (("link", link_repair(s.gappy)), ("default", decode(s.gappy, prob))):
                 m = repair_metrics(s.truth, s.gappy, r, s.gaps)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import network_runtime, write
+from _common import cpu_probability, network_runtime, write
 
 
 def main() -> None:
@@ -33,14 +33,12 @@ def main() -> None:
     from rootrepair.baselines import link_repair
     from rootrepair.decode import DecodeSettings, decode
     from rootrepair.evaluate import EvalConfig, make_samples
-    from rootrepair.inpaint import InpaintSettings, predict_probability, prepare_model
     from rootrepair.metrics import components, repair_metrics
-    from rootrepair.models.checkpoint import DEFAULT_MODEL, load_generator
+    from rootrepair.models.checkpoint import DEFAULT_MODEL
     from rootrepair.traits import measure_traits
 
     warnings.simplefilter("ignore")
-    settings = InpaintSettings(device="cpu")
-    model, device = prepare_model(load_generator(None)[0], settings)
+    probability = cpu_probability()
     cfg = EvalConfig(data=str(args.real), gaps="occlusion", levels=("image",), n=args.n, device="cpu")
     samples = make_samples(cfg, "image")
 
@@ -51,11 +49,11 @@ def main() -> None:
     own, rows = [], []
     default, no_holes = DecodeSettings(), DecodeSettings(hole_px=0)
     for s in samples:
-        repaired = decode(s.truth, predict_probability(model, s.truth, settings, device=device), default)
+        repaired = decode(s.truth, probability(s.truth), default)
         (len_before, tips_before), (len_after, tips_after) = length_tips(s.truth), length_tips(repaired)
         own.append({"mask": s.name, "comp_before": components(s.truth), "comp_after": components(repaired),
                     "len_before": len_before, "len_after": len_after, "tips_before": tips_before, "tips_after": tips_after})
-        prob = predict_probability(model, s.gappy, settings, device=device)
+        prob = probability(s.gappy)
         outs = {"none": s.gappy, "link": link_repair(s.gappy), "default": decode(s.gappy, prob, default),
                 "default, hole_px=0": decode(s.gappy, prob, no_holes)}
         for name, out in outs.items():
