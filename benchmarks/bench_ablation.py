@@ -70,6 +70,8 @@ def main() -> None:
     ap.add_argument("--out", default="ablation.md")
     ap.add_argument("--real", type=Path, help="folder of real complete masks: two more settings (occlusion, mix)")
     ap.add_argument("--real-n", type=int, default=31)
+    ap.add_argument("--settings", default="", help="only these settings, e.g. fibrous:occlusion,fibrous:mix:noisy (default: all eight)")
+    ap.add_argument("--device", default="cpu", help="where the networks run (cpu or cuda)")
     ap.add_argument("--shipped", default=DEFAULT_MODEL, help="shipped model evaluated beside the runs (default: the default model; '' for none)")
     args = ap.parse_args()
 
@@ -86,13 +88,19 @@ def main() -> None:
         summaries.append({"run": run.stem, **training_summary(run)})
     label = {m: n for n, m in names}
     rows, per = [], []
-    settings = list(SETTINGS) + ([("real", g, 0.0) for g in ("occlusion", "mix")] if args.real else [])
+    settings = list(SETTINGS)
+    if args.settings:
+        wanted = [tuple(w.split(":")) for w in args.settings.split(",")]
+        settings = [(p, g, n) for p, g, n in SETTINGS if (p, g) + (("noisy",) if n else ()) in wanted]
+        if len(settings) != len(wanted):
+            raise SystemExit(f"--settings: each is PRESET:GAPS or PRESET:GAPS:noisy, of {SETTINGS}")
+    settings += [("real", g, 0.0) for g in ("occlusion", "mix")] if args.real else []
     for preset, gaps, noise in settings:
         t0 = time.perf_counter()
         if preset == "real":
-            cfg = EvalConfig(methods=tuple(methods), data=str(args.real), gaps=gaps, levels=("image",), n=args.real_n, device="cpu")
+            cfg = EvalConfig(methods=tuple(methods), data=str(args.real), gaps=gaps, levels=("image",), n=args.real_n, device=args.device)
         else:
-            cfg = EvalConfig(methods=tuple(methods), preset=preset, gaps=gaps, levels=("image",), n=args.n, noise=noise, device="cpu")
+            cfg = EvalConfig(methods=tuple(methods), preset=preset, gaps=gaps, levels=("image",), n=args.n, noise=noise, device=args.device)
         df, _ = evaluate(cfg)
         setting = f"{preset}, {gaps}" + (", noisy" if noise else "")
         if preset == "real":
@@ -125,6 +133,10 @@ def main() -> None:
     command = "python benchmarks/bench_ablation.py " + " ".join(str(r) for r in args.runs) + f" -n {args.n}"
     if args.real:
         command += f" --real {args.real} --real-n {args.real_n}"
+    if args.settings:
+        command += f" --settings {args.settings}"
+    if args.device != "cpu":
+        command += f" --device {args.device}"
     write(args.out, "Models compared at the default decoder", command + (f" --out {args.out}" if args.out != "ablation.md" else ""), body)
 
 

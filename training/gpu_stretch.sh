@@ -6,13 +6,15 @@
 # MODELS picks some of the runs (default the first three), W the data workers of each, REFRESH the
 # draws per pooled root system, INIT_<model> the weights to start from (a shipped name or a
 # generator .json in the repository, e.g. under training/ or a carried runs/), SEED a new seed for fresh data,
-# EXTRA more options for every run (e.g. --lr-g 5e-5), NO_SPEED=1 skips the speed benchmark.
+# EXTRA more options for every run (e.g. --lr-g 5e-5), EXTRA_<model> more for one run (later
+# options win), NO_SPEED=1 skips the speed benchmark.
 #
 # Runs from the repository root without installing it (the GPU machine has torch and the
 # scientific stack, and nothing can be fetched there). Trains, each for MIN minutes with
 # W processes making its data:
 #   gpu-compact  the shipped default (base 16) trained further: batch 32 of 128 px
 #   gpu-base32   base 32 from random weights: batch 16 of 256 px
+#   gpu-base32b  the same as gpu-base32, a second run (e.g. with EXTRA_base32b for an A/B)
 #   gpu-base64   the paper's size, base 64, from random weights: batch 16 of 256 px
 #   gpu-paper1   the shipped default (base 16) trained further with the paper's batches, as on
 #                the CPU: 8 patches of 128 px from one large mask, lr 5e-5, a fresh root system each draw
@@ -37,16 +39,17 @@ common="--variant unet --gaps mix,occlusion --preset chickpea,fibrous --noise 1 
 declare -A ARGS=(
   [compact]="--base 16 --batch 32 --patch 128 --large 768x384 --lr-g 1e-4 --seed 11"
   [base32]="--base 32 --batch 16 --patch 256 --large 1024x512 --lr-g 3e-4 --seed 12"
+  [base32b]="--base 32 --batch 16 --patch 256 --large 1024x512 --lr-g 3e-4 --seed 14"
   [base64]="--base 64 --batch 16 --patch 256 --large 1024x512 --lr-g 3e-4 --seed 13"
   [paper1]="--base 16 --batch 8 --patch 128 --large 768x384 --lr-g 5e-5 --seed 41 --patches-per-mask 0 --refresh-every 1"
   [paper4]="--base 16 --batch 8 --patch 128 --large 768x384 --lr-g 5e-5 --seed 42 --patches-per-mask 0 --refresh-every 4"
 )
-declare -A INIT=([compact]=${INIT_compact:-rootrepair-unet-gap2-compact} [base32]=${INIT_base32:-} [base64]=${INIT_base64:-}
+declare -A INIT=([compact]=${INIT_compact:-rootrepair-unet-gap2-compact} [base32]=${INIT_base32:-} [base32b]=${INIT_base32b:-} [base64]=${INIT_base64:-}
   [paper1]=${INIT_paper1:-rootrepair-unet-gpu-compact} [paper4]=${INIT_paper4:-rootrepair-unet-gpu-compact})
 for r in $MODELS; do
     init=${INIT[$r]:+--init ${INIT[$r]}}
     [[ ${INIT[$r]} == */* && ${INIT[$r]} != /* ]] && init="--init $ROOT/${INIT[$r]}"  # a path in the repository
-    $PY -m rootrepair train $common --out $ROOT/runs/gpu-$r ${ARGS[$r]} $init ${SEED:+--seed $SEED} ${EXTRA:-} > "$OUT/$r.log" 2>&1 &
+    $PY -m rootrepair train $common --out $ROOT/runs/gpu-$r ${ARGS[$r]} $init ${SEED:+--seed $SEED} ${EXTRA:-} $(eval echo \${EXTRA_$r:-}) > "$OUT/$r.log" 2>&1 &
 done
 wait
 cd "$ROOT"; mkdir -p runs/export
