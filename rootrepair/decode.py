@@ -166,6 +166,7 @@ class DecodeSettings:
     link_pointing_deg: float = 30.0  # ... within this angle of the end's direction
     link_small_pieces: bool = True  # pieces under min_piece_px may be link targets (fragments left inside a gap; also specks)
     link_fragment_px: int = 3  # a fragment of at least this many px that continues a root's line links onward too (0: off; needs link_small_pieces)
+    link_past_specks: bool = True  # a link that would end in a piece under link_fragment_px goes on through it to a piece beyond, where one is ahead
     direction_px: int = 10  # skeleton px behind an end point that give its direction
     link_fragment_near_px: float = 10.0  # join a root's end to a fragment this close where the network calls the way root (0: off)
     link_fragment_deg: float = 20.0  # a fragment farther off is a link target only within this angle of the end's direction
@@ -787,6 +788,8 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
             if found is None:
                 continue
             new, goal, passed = found
+            if settings.link_past_specks and not big[lab[goal]] and size[lab[goal]] < max(settings.link_fragment_px, 1):
+                new, goal, passed = _past_a_speck(found, (r - r0, c - c0), target, goals, base_cost, small, lab, neglog, step_cost, mask[r0:r1, c0:c1])
             new = new[~mask[new[:, 0] + r0, new[:, 1] + c0]]
             if not len(new) or neglog[new[:, 0], new[:, 1]].mean() > step_cost:
                 continue
@@ -936,6 +939,25 @@ def _link_path(target, goals, base_cost, small, lab, start):
     path = np.asarray(mcp.traceback(goal))
     passed = np.unique(lab[path[:, 0], path[:, 1]][small[path[:, 0], path[:, 1]]])
     return path, goal, passed
+
+
+def _past_a_speck(found, start, target, goals, base_cost, small, lab, neglog, step_cost, mask_win):
+    """The link ``found`` (from ``_link_path`` at ``start``) ends in a speck, which links nowhere itself:
+    the path on through it to the nearest other goal, where that path is probable enough
+    (the same rule as every link); else ``found``.
+
+    The speck is often a crumb in the gap, and the rest of the root's tip lies beyond it in
+    line (the goals are ahead of the end already).
+    """
+    goal = found[1]
+    farther = goals[lab[goals[:, 0], goals[:, 1]] != lab[goal]]
+    if not len(farther):
+        return found
+    again = _link_path(target, farther, base_cost, small, lab, start)
+    if again is None:
+        return found
+    new = again[0][~mask_win[again[0][:, 0], again[0][:, 1]]]
+    return again if len(new) and neglog[new[:, 0], new[:, 1]].mean() <= step_cost else found
 
 
 def _link_facing(mask, prob, skel, labels, ends, dirs, sets, settings, added) -> None:

@@ -852,3 +852,31 @@ def test_the_closing_by_distance_transforms_is_the_closing_with_a_disc():
     three[5:14, 14:17] = False
     assert _closed(one, 1)[6:13, 15].all() and not _closed(one, 1)[[5, 13], 15].any()
     assert not _closed(three, 1)[5:14, 14:17].any()
+
+
+def test_a_link_that_ends_in_a_speck_goes_on_to_the_rest_of_the_tip_beyond_it():
+    """A 3-px root's end, a 2-px speck 5 px on in the gap and the last 9 px (3 x 3) of the
+    root's tip 8 px beyond the speck, all on one line, with the network calling the way root
+    (0.4: enough for a link, not for a bridge). Both are fragments (under min_piece_px, 10),
+    and the speck is under link_fragment_px (3), so it links nowhere itself: the link must
+    go through it to the tip, which joins all three."""
+    m = np.zeros((30, 100), bool)
+    m[14:17, 5:40] = True  # a 3-px root ending at column 39, pointing right
+    m[15, 45:47] = True  # a 2-px speck in the gap
+    m[14:17, 55:58] = True  # the rest of the tip
+    prob = np.where(m, 0.95, 0.01).astype(np.float32)
+    prob[14:17, 40:55] = np.maximum(prob[14:17, 40:55], 0.4)
+    settings = DecodeSettings(link_facing=False, link_pointing_px=0, link_fragment_near_px=0)
+    assert n_components(m) == 3
+    added = link_ends(m, prob, settings)
+    assert n_components(m | added) == 1
+    assert added[15, 40:45].all() and added[15, 47:55].all()  # the two stretches of the gap
+    assert not added[:14].any() and not added[17:].any()  # no wider than the root
+    # off, the link stops at the speck: the tip stays apart
+    alone = link_ends(m, prob, dataclasses.replace(settings, link_past_specks=False))
+    assert n_components(m | alone) == 2 and not alone[:, 47:].any()
+    # with nothing beyond the speck to go on to, the link to the speck stays as before
+    m2 = m.copy()
+    m2[14:17, 55:58] = False
+    added2 = link_ends(m2, prob, settings)
+    assert n_components(m2 | added2) == 1 and not added2[:, 47:].any()
