@@ -9,7 +9,7 @@ farther off, through other roots: one component, so joining them changes no comp
 count, but an open cut leaves two false tips and a missing stretch of length. The
 default decoder joins two such ends that face each other within ``link_loop_px`` px.
 ``link_loop_px=0`` turns that off. Compared on the same probabilities (one network pass per
-mask, the default model), image level, occlusion gaps, held-out seeds (synthetic systems
+mask, the default model), image level, the gap kinds of ``--gaps`` (occlusion unless told), held-out seeds (synthetic systems
 from 2,000,000 as `rootrepair evaluate`; the masks drawn from traces from 3,000,000 as
 `bench_decode_other_masks.py`): clean and noisy synthetic masks of both presets, and both
 presets drawn as 1-px traces (the skeleton of the system).
