@@ -1,6 +1,6 @@
 """Which decoder turns the network's probability into the best repair, and how fast.
 
-    python benchmarks/bench_decode.py [-n 20] [--speed-only]
+    python benchmarks/bench_decode.py [-n 20] [--speed-only] [--settings fibrous:occlusion,fibrous:mix:noisy --out NAME.md]
 
 Quality: image level (whole masks), held-out evaluation seeds, every setting the default
 must win in: chickpea and fibrous presets x occlusion and mix gaps, and the same with
@@ -35,7 +35,7 @@ def speed() -> str:
     return f"Topology decoding of a 2500 x 1000 chickpea mask with occlusion gaps: **{t:.3f} s** (best of 3; aim <= 0.3 s)."
 
 
-def quality(n: int) -> tuple[str, pd.DataFrame]:
+def quality(n: int, only: list[tuple] | None = None) -> tuple[str, pd.DataFrame]:
     from rootrepair.decode import DecodeSettings
     from rootrepair.evaluate import EvalConfig, evaluate
     from rootrepair.models.checkpoint import DEFAULT_MODEL
@@ -46,6 +46,8 @@ def quality(n: int) -> tuple[str, pd.DataFrame]:
     for noise in (0.0, 1.0):
         for preset in ("chickpea", "fibrous"):
             for gaps in ("occlusion", "mix"):
+                if only and (preset, gaps) + (("noisy",) if noise else ()) not in only:
+                    continue
                 cfg = EvalConfig(methods=methods, preset=preset, gaps=gaps, levels=("image",), n=n, noise=noise, device="cpu")
                 t0 = time.perf_counter()
                 # the same probability decoded once more without fragments as link targets
@@ -75,19 +77,28 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=20)
     ap.add_argument("--speed-only", action="store_true")
+    ap.add_argument("--settings", default="", help="only these settings, e.g. fibrous:occlusion,fibrous:mix:noisy (default: all eight)")
+    ap.add_argument("--out", default="", help="results file (default decoders.md, or decode_speed.md with --speed-only)")
     args = ap.parse_args()
+    only = [tuple(w.split(":")) for w in args.settings.split(",")] if args.settings else None
+    every = [(p, g) + (("noisy",) if noisy else ()) for noisy in (0, 1) for p in ("chickpea", "fibrous") for g in ("occlusion", "mix")]
+    if only and not set(only) <= set(every):
+        raise SystemExit(f"--settings: each is PRESET:GAPS or PRESET:GAPS:noisy, one of {[':'.join(e) for e in every]}")
+    out = args.out or ("decode_speed.md" if args.speed_only else "decoders.md")
     body = speed()
     if not args.speed_only:
-        table, per = quality(args.n)
-        per.to_csv(RESULTS / "decoders_per_sample.csv", index=False)
+        table, per = quality(args.n, only)
+        csv = out.replace(".md", "_per_sample.csv") if out != "decoders.md" else "decoders_per_sample.csv"
+        per.to_csv(RESULTS / csv, index=False)
         body += (
             f"\n\nImage level, n = {args.n} per setting (held-out evaluation seeds), methods run in `add` mode; "
             f"the network ran on {network_runtime()} (the default here). "
             "Lower is better for betti0_error, fp_per_gap_px, length_err, tips_err. Per-sample values: "
-            "`decoders_per_sample.csv`.\n\n" + table
+            f"`{csv}`.\n\n" + table
         )
-    write("decoders.md" if not args.speed_only else "decode_speed.md", "Decoders: threshold vs topology vs the baselines",
-          "python benchmarks/bench_decode.py" + (f" -n {args.n}" if not args.speed_only else " --speed-only"), body)
+    command = "python benchmarks/bench_decode.py" + (f" -n {args.n}" if not args.speed_only else " --speed-only")
+    command += (f" --settings {args.settings}" if args.settings else "") + (f" --out {args.out}" if args.out else "")
+    write(out, "Decoders: threshold vs topology vs the baselines", command, body)
 
 
 if __name__ == "__main__":
