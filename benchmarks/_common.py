@@ -107,6 +107,22 @@ def beats(a, b) -> list[str]:
     return out
 
 
+# the eight evaluation settings (preset, gaps, noise) of the decoder and model tables, in their order
+SETTINGS = [(p, g, n) for n in (0.0, 1.0) for p in ("chickpea", "fibrous") for g in ("occlusion", "mix")]
+
+
+def chosen_settings(spec: str) -> list[tuple[str, str, float]]:
+    """The settings a ``--settings`` option names (``PRESET:GAPS`` or ``PRESET:GAPS:noisy``,
+    comma-separated; empty: all eight), in the tables' order; a name that is none of them stops."""
+    if not spec:
+        return list(SETTINGS)
+    wanted = {tuple(w.split(":")) for w in spec.split(",")}
+    named = {(p, g) + (("noisy",) if n else ()): (p, g, n) for p, g, n in SETTINGS}
+    if not wanted <= set(named):
+        raise SystemExit(f"--settings: each is PRESET:GAPS or PRESET:GAPS:noisy, one of {[':'.join(k) for k in named]}")
+    return [named[k] for k in named if k in wanted]
+
+
 def cpu_probability(model: str | None = None):
     """``mask -> probability`` of generator ``model`` (None: the shipped default) on the CPU
     with the default inpaint settings: for benchmarks that decode one network pass several ways."""

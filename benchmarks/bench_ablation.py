@@ -26,10 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import RESULTS, training_log, write
+from _common import RESULTS, chosen_settings, training_log, write
 
 SHOWN = ("rel_comp_diff", "betti0_error", "fp_per_gap_px", "gap_recall", "cldice", "length_err", "tips_err")
-SETTINGS = [(p, g, n) for n in (0.0, 1.0) for p in ("chickpea", "fibrous") for g in ("occlusion", "mix")]
 
 
 def training_summary(run: Path) -> dict:
@@ -88,13 +87,7 @@ def main() -> None:
         summaries.append({"run": run.stem, **training_summary(run)})
     label = {m: n for n, m in names}
     rows, per = [], []
-    settings = list(SETTINGS)
-    if args.settings:
-        wanted = [tuple(w.split(":")) for w in args.settings.split(",")]
-        settings = [(p, g, n) for p, g, n in SETTINGS if (p, g) + (("noisy",) if n else ()) in wanted]
-        if len(settings) != len(wanted):
-            raise SystemExit(f"--settings: each is PRESET:GAPS or PRESET:GAPS:noisy, of {SETTINGS}")
-    settings += [("real", g, 0.0) for g in ("occlusion", "mix")] if args.real else []
+    settings = chosen_settings(args.settings) + ([("real", g, 0.0) for g in ("occlusion", "mix")] if args.real else [])
     for preset, gaps, noise in settings:
         t0 = time.perf_counter()
         if preset == "real":

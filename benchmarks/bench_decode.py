@@ -17,7 +17,7 @@ import time
 
 import pandas as pd
 
-from _common import RESULTS, beats, best_time, held_out_mask, network_runtime, write
+from _common import RESULTS, beats, best_time, chosen_settings, held_out_mask, network_runtime, write
 
 SHOWN = ("rel_comp_diff", "betti0_error", "false_joins", "fp_per_gap_px", "gap_recall", "cldice", "length_err", "tips_err")
 
@@ -35,7 +35,7 @@ def speed() -> str:
     return f"Topology decoding of a 2500 x 1000 chickpea mask with occlusion gaps: **{t:.3f} s** (best of 3; aim <= 0.3 s)."
 
 
-def quality(n: int, only: list[tuple] | None = None) -> tuple[str, pd.DataFrame]:
+def quality(n: int, settings: list[tuple[str, str, float]]) -> tuple[str, pd.DataFrame]:
     from rootrepair.decode import DecodeSettings
     from rootrepair.evaluate import EvalConfig, evaluate
     from rootrepair.models.checkpoint import DEFAULT_MODEL
@@ -43,26 +43,22 @@ def quality(n: int, only: list[tuple] | None = None) -> tuple[str, pd.DataFrame]
     net = DEFAULT_MODEL
     methods = ("none", "closing", "link", f"{net}+threshold", f"{net}+topology")
     rows, per = [], []
-    for noise in (0.0, 1.0):
-        for preset in ("chickpea", "fibrous"):
-            for gaps in ("occlusion", "mix"):
-                if only and (preset, gaps) + (("noisy",) if noise else ()) not in only:
-                    continue
-                cfg = EvalConfig(methods=methods, preset=preset, gaps=gaps, levels=("image",), n=n, noise=noise, device="cpu")
-                t0 = time.perf_counter()
-                # the same probability decoded once more without fragments as link targets
-                df, _ = evaluate(cfg, variants={f"{net}+topology --no-fragments": (f"{net}+topology", DecodeSettings(link_small_pieces=False))})
-                setting = f"{preset}, {gaps}" + (", noisy" if noise else "")
-                print(f"{setting}: {time.perf_counter() - t0:.0f} s", flush=True)
-                df.insert(0, "setting", setting)
-                per.append(df)
-                topo = df[df.method == f"{net}+topology"].set_index("sample")
-                link = df[df.method == "link"].set_index("sample")
-                for m in (*methods, f"{net}+topology --no-fragments"):
-                    g = df[df.method == m]
-                    row = {"setting": setting, "method": m, **{k: g[k].mean() for k in SHOWN}}
-                    rows.append(row)
-                rows.append({"setting": setting, "method": "topology beats link?", "note": "; ".join(beats(topo, link))})
+    for preset, gaps, noise in settings:
+        cfg = EvalConfig(methods=methods, preset=preset, gaps=gaps, levels=("image",), n=n, noise=noise, device="cpu")
+        t0 = time.perf_counter()
+        # the same probability decoded once more without fragments as link targets
+        df, _ = evaluate(cfg, variants={f"{net}+topology --no-fragments": (f"{net}+topology", DecodeSettings(link_small_pieces=False))})
+        setting = f"{preset}, {gaps}" + (", noisy" if noise else "")
+        print(f"{setting}: {time.perf_counter() - t0:.0f} s", flush=True)
+        df.insert(0, "setting", setting)
+        per.append(df)
+        topo = df[df.method == f"{net}+topology"].set_index("sample")
+        link = df[df.method == "link"].set_index("sample")
+        for m in (*methods, f"{net}+topology --no-fragments"):
+            g = df[df.method == m]
+            row = {"setting": setting, "method": m, **{k: g[k].mean() for k in SHOWN}}
+            rows.append(row)
+        rows.append({"setting": setting, "method": "topology beats link?", "note": "; ".join(beats(topo, link))})
     table = pd.DataFrame(rows)
     lines = ["| setting | method | " + " | ".join(SHOWN) + " |", "|---" * (len(SHOWN) + 2) + "|"]
     for _, r in table.iterrows():
@@ -80,14 +76,11 @@ def main() -> None:
     ap.add_argument("--settings", default="", help="only these settings, e.g. fibrous:occlusion,fibrous:mix:noisy (default: all eight)")
     ap.add_argument("--out", default="", help="results file (default decoders.md, or decode_speed.md with --speed-only)")
     args = ap.parse_args()
-    only = [tuple(w.split(":")) for w in args.settings.split(",")] if args.settings else None
-    every = [(p, g) + (("noisy",) if noisy else ()) for noisy in (0, 1) for p in ("chickpea", "fibrous") for g in ("occlusion", "mix")]
-    if only and not set(only) <= set(every):
-        raise SystemExit(f"--settings: each is PRESET:GAPS or PRESET:GAPS:noisy, one of {[':'.join(e) for e in every]}")
+    settings = chosen_settings(args.settings)
     out = args.out or ("decode_speed.md" if args.speed_only else "decoders.md")
     body = speed()
     if not args.speed_only:
-        table, per = quality(args.n, only)
+        table, per = quality(args.n, settings)
         csv = out.replace(".md", "_per_sample.csv") if out != "decoders.md" else "decoders_per_sample.csv"
         per.to_csv(RESULTS / csv, index=False)
         body += (

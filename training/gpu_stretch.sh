@@ -47,9 +47,10 @@ declare -A ARGS=(
 declare -A INIT=([compact]=${INIT_compact:-rootrepair-unet-gap2-compact} [base32]=${INIT_base32:-} [base32b]=${INIT_base32b:-} [base64]=${INIT_base64:-}
   [paper1]=${INIT_paper1:-rootrepair-unet-gpu-compact} [paper4]=${INIT_paper4:-rootrepair-unet-gpu-compact})
 for r in $MODELS; do
+    extra_r=EXTRA_$r
     init=${INIT[$r]:+--init ${INIT[$r]}}
     [[ ${INIT[$r]} == */* && ${INIT[$r]} != /* ]] && init="--init $ROOT/${INIT[$r]}"  # a path in the repository
-    $PY -m rootrepair train $common --out $ROOT/runs/gpu-$r ${ARGS[$r]} $init ${SEED:+--seed $SEED} ${EXTRA:-} $(eval echo \${EXTRA_$r:-}) > "$OUT/$r.log" 2>&1 &
+    $PY -m rootrepair train $common --out $ROOT/runs/gpu-$r ${ARGS[$r]} $init ${SEED:+--seed $SEED} ${EXTRA:-} ${!extra_r:-} > "$OUT/$r.log" 2>&1 &
 done
 wait
 cd "$ROOT"; mkdir -p runs/export
