@@ -6,6 +6,8 @@ import os
 import platform
 from pathlib import Path
 
+import numpy as np
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -144,3 +146,15 @@ def network_runtime() -> str:
     s = InpaintSettings(device="cpu")
     device = torch.device("cpu")
     return f"{resolve_runtime(s.runtime, device)} {'bf16' if use_bf16(device, s.precision) else 'fp32'}"
+
+
+def mean_rows(name: str, per: dict, shown) -> list[tuple]:
+    """(setting, label, {metric: mean}) per label of ``per`` (label -> one metric dict per mask)."""
+    return [(name, label, {k: float(np.mean([m[k] for m in ms])) for k in shown}) for label, ms in per.items()]
+
+
+def metric_table(label: str, rows: list[tuple], shown) -> list[str]:
+    """Markdown lines of ``rows`` ((setting, value of ``label``, {metric: mean})), ``shown`` metrics to 3 decimals."""
+    return [f"| setting | {label} | " + " | ".join(shown) + " |", "|---" * (len(shown) + 2) + "|",
+            *(f"| {name} | {value} | " + " | ".join(f"{v[k]:.3f}" for k in shown) + " |" for name, value, v in rows)]
+

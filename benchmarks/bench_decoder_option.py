@@ -23,9 +23,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-import numpy as np
-
-from _common import cpu_probability, network_runtime, write
+from _common import cpu_probability, mean_rows, metric_table, network_runtime, write
 from bench_decode_other_masks import make_folders
 
 SHOWN = ("rel_comp_diff", "betti0_error", "false_joins", "fp_per_gap_px", "gap_recall", "length_err", "tips_err")
@@ -71,15 +69,13 @@ def main() -> None:
                 prob = probability(s.gappy)
                 for label, ds in zip(labels, (off, default)):
                     per[label].append(repair_metrics(s.truth, s.gappy, decode(s.gappy, prob, ds), s.gaps))
-            for label, ms in per.items():
-                rows.append((name, label, {k: float(np.mean([m[k] for m in ms])) for k in SHOWN}))
+            rows += mean_rows(name, per, SHOWN)
             print(name, flush=True)
     body = [
         f"Model: {DEFAULT_MODEL}, network on {network_runtime()}; n = {args.n} masks per setting, {args.gaps.replace(',', ' and ')} gaps, "
         f"the default decoder with `{option}={now}` and with `{value}`, the same probabilities. "
         "Lower is better except rel_comp_diff and gap_recall.", "",
-        f"| setting | {option} | " + " | ".join(SHOWN) + " |", "|---" * (len(SHOWN) + 2) + "|",
-        *(f"| {name} | {label} | " + " | ".join(f"{v[k]:.3f}" for k in SHOWN) + " |" for name, label, v in rows),
+        *metric_table(option, rows, SHOWN),
     ]
     command = f"python benchmarks/bench_decoder_option.py -n {args.n}"
     if args.gaps != "occlusion":
