@@ -157,4 +157,3 @@ def metric_table(label: str, rows: list[tuple], shown) -> list[str]:
     """Markdown lines of ``rows`` ((setting, value of ``label``, {metric: mean})), ``shown`` metrics to 3 decimals."""
     return [f"| setting | {label} | " + " | ".join(shown) + " |", "|---" * (len(shown) + 2) + "|",
             *(f"| {name} | {value} | " + " | ".join(f"{v[k]:.3f}" for k in shown) + " |" for name, value, v in rows)]
-
