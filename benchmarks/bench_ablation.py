@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import RESULTS, chosen_settings, training_log, write
+from _common import RESULTS, chosen_settings, metric_table, training_log, write
 
 SHOWN = ("rel_comp_diff", "betti0_error", "fp_per_gap_px", "gap_recall", "cldice", "length_err", "tips_err")
 
@@ -107,9 +107,7 @@ def main() -> None:
     table = pd.DataFrame(rows)
     pd.concat(per).to_csv(RESULTS / args.out.replace(".md", "_per_sample.csv"), index=False)
 
-    lines = ["| setting | model (+topology decoder) | " + " | ".join(SHOWN) + " |", "|---" * (len(SHOWN) + 2) + "|"]
-    for _, r in table.iterrows():
-        lines.append(f"| {r.setting} | {r.method} | " + " | ".join(f"{r[k]:.3f}" for k in SHOWN) + " |")
+    lines = metric_table("model (+topology decoder)", [(r["setting"], r["method"], r) for r in rows], SHOWN)
     mean = table.groupby("method", sort=False)[list(SHOWN)].mean()
     lines += ["", "Mean over the settings:", "", "| model | " + " | ".join(SHOWN) + " |", "|---" * (len(SHOWN) + 1) + "|"]
     for m, r in mean.iterrows():

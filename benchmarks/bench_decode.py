@@ -81,7 +81,7 @@ def main() -> None:
     body = speed()
     if not args.speed_only:
         table, per = quality(args.n, settings)
-        csv = out.replace(".md", "_per_sample.csv") if out != "decoders.md" else "decoders_per_sample.csv"
+        csv = out.replace(".md", "_per_sample.csv")
         per.to_csv(RESULTS / csv, index=False)
         body += (
             f"\n\nImage level, n = {args.n} per setting (held-out evaluation seeds), methods run in `add` mode; "

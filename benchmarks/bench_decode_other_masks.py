@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import beats, network_runtime, write
+from _common import beats, metric_table, network_runtime, write
 
 SHOWN = ("rel_comp_diff", "betti0_error", "false_joins", "fp_per_gap_px", "gap_recall", "length_err", "tips_err")
 
@@ -94,8 +94,7 @@ def main() -> None:
         f"methods in `add` mode; {'`default` is the shipped default model' if model == DEFAULT_MODEL else f'`{label}` is the model `{model}`'} with the default (topology) decoder, "
         f"the network on {network_runtime()} (the default here). "
         "Lower is better except rel_comp_diff and gap_recall.", "",
-        "| setting | method | " + " | ".join(SHOWN) + " |", "|---" * (len(SHOWN) + 2) + "|",
-        *(f"| {r['setting']} | {r['method']} | " + " | ".join(f"{r[k]:.3f}" for k in SHOWN) + " |" for r in rows), "",
+        *metric_table("method", [(r["setting"], r["method"], r) for r in rows], SHOWN), "",
         f"Does {'the default' if model == DEFAULT_MODEL else label} beat link (means; paired t-test p)?", "", *wins, "",
         f"It beats link on all five at once in {sum('NO' not in w for w in wins)} of {len(wins)} settings.",
     ]
