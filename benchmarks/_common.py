@@ -19,10 +19,16 @@ def machine() -> str:
 
     cpu = platform.processor() or platform.machine()
     try:
+        flags: set[str] = set()
         for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
+            if line.startswith("model name") and cpu == (platform.processor() or platform.machine()):
                 cpu = line.split(":", 1)[1].strip()
-                break
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+        # machines sold under one name differ: the widest vector unit says more of the speed
+        simd = next((name for flag, name in (("avx512_bf16", "AVX-512 with bf16"), ("avx512f", "AVX-512"), ("avx2", "AVX2"))
+                     if flag in flags), None)
+        cpu = f"{cpu} ({simd})" if simd else cpu
     except OSError:
         pass
     if torch is None:

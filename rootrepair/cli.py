@@ -1,7 +1,7 @@
 """The ``rootrepair`` command line. Thin: parse options, call one library function, show progress.
 
 Heavy imports (torch, pandas, numba) happen inside the commands, so ``rootrepair --help`` and
-``rootrepair traits`` start fast; ``traits`` never imports torch.
+``rootrepair traits`` start fast; ``traits`` never imports torch or numba.
 """
 from __future__ import annotations
 

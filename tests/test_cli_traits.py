@@ -100,17 +100,18 @@ def test_traits_in_mm(season):
     assert t["total_length_mm"].iloc[0] == pytest.approx(4.9)
 
 
-def test_traits_path_never_imports_torch(season):
+def test_traits_path_never_imports_torch_or_numba(season):
+    """Importing torch costs seconds, numba (and loading its cache) most of a second: measuring traits needs neither."""
     import subprocess
 
     code = (
         "import sys; from typer.testing import CliRunner; from rootrepair.cli import app; "
         f"r = CliRunner().invoke(app, ['traits', r'{season / 'expert'}', '-o', r'{season / 'x.xlsx'}']); "
-        "assert r.exit_code == 0, r.output; print('torch' in sys.modules)"
+        "assert r.exit_code == 0, r.output; print('torch' in sys.modules, 'numba' in sys.modules)"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.strip() == "False"
+    assert res.stdout.strip() == "False False"
 
 
 def test_version_and_help():

@@ -267,3 +267,37 @@ def test_perimeter_matches_traced_contours_on_random_masks():
                     c = np.vstack([c, c[:1]])
                 want += np.linalg.norm(np.diff(c, axis=0), axis=1).sum()
         assert _perimeter(m) == pytest.approx(want, abs=1e-9)
+
+
+def _skeleton_of(pixels, shape=(8, 8)):
+    s = np.zeros(shape, bool)
+    for r, c in pixels:
+        s[r, c] = True
+    return s
+
+
+def test_pixel_graph_branches_of_a_y_a_cycle_and_a_segment():
+    """Branches worked out by hand; pixel indices are in row-major order."""
+    from rootrepair.traits._graph import PixelGraph
+
+    # a Y with a one-pixel junction: (1,3)=0 (2,3)=1 (3,3)=2 (4,2)=3 (4,4)=4 (5,1)=5 (5,5)=6
+    g = PixelGraph(_skeleton_of([(1, 3), (2, 3), (3, 3), (4, 2), (4, 4), (5, 1), (5, 5)]))
+    assert g.n_paths == 3
+    assert [list(g.path(i)) for i in range(3)] == [[0, 1, 2], [2, 3, 5], [2, 4, 6]]
+    b = g.branches()
+    assert list(b["src"]) == [0, 2, 2] and list(b["dst"]) == [2, 5, 6]
+    assert list(b["kind"]) == [1, 1, 1]  # junction to end point
+    assert_almost_equal(b["length"], [2, 2 * math.sqrt(2), 2 * math.sqrt(2)])
+    # a diamond: (1,2)=0 (2,1)=1 (2,3)=2 (3,2)=3, each pixel with two diagonal neighbours
+    g = PixelGraph(_skeleton_of([(1, 2), (2, 1), (2, 3), (3, 2)]))
+    assert g.n_paths == 1 and list(g.path(0)) == [0, 1, 3, 2, 0]  # from the lowest pixel to its lower neighbour
+    b = g.branches()
+    assert list(b["kind"]) == [3]
+    assert_almost_equal(b["length"], [4 * math.sqrt(2)])
+    # two pixels side by side: end point to end point, no pixel between
+    g = PixelGraph(_skeleton_of([(4, 4), (4, 5)]))
+    assert [list(g.path(0))] == [[0, 1]] and list(g.branches()["kind"]) == [0]
+    # a line with a lone pixel beside it: the lone pixel is no branch
+    g = PixelGraph(_skeleton_of([(1, 1), (1, 2), (1, 3), (1, 4), (6, 6)]))
+    assert g.n_paths == 1 and list(g.path(0)) == [0, 1, 2, 3]
+    assert PixelGraph(np.zeros((4, 4), bool)).n_paths == 0

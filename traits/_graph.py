@@ -1,62 +1,91 @@
-"""The skeleton as a pixel graph and its branches, with kernels numba can cache on disk.
+"""The skeleton as a pixel graph and its branches, in scipy alone.
 
-skan's path building uses a numba jitclass, which numba cannot cache: every new process
-spent 2-4 s compiling it before the first mask was measured. The same decomposition here
-(nodes are pixels of degree other than 2; a branch runs from a node through degree-2
-pixels to the next node; what is left is isolated cycles) compiles once and loads from
-numba's cache afterwards.
+Nodes are pixels of degree other than 2; a branch runs from a node through degree-2 pixels
+to the next node; what is left is isolated cycles (skan's decomposition). skan builds the
+branches with a numba jitclass, which numba cannot cache (2-4 s of compiling in every new
+process); a numba kernel that caches still cost about 0.8 s per process here (importing
+numba, loading the cache). The branches below come from scipy's connected components and
+depth-first order instead: the same branches, in the same order, with no compiling.
 """
 from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 from scipy import sparse
+
+from rootrepair.pixels import foreground_box
 
 _OFFSETS = ((0, 1), (1, -1), (1, 0), (1, 1))  # each undirected 8-neighbour pair once
 
 
-@numba.njit(cache=True, nogil=True)
-def _walk_paths(indptr, indices, degrees, ptr, nodes):  # pragma: no cover - compiled
-    """Fill ``nodes`` with the branches' pixel indices in order, ``ptr`` with their starts; return the count."""
-    n = degrees.shape[0]
-    seen = np.zeros(indices.shape[0], np.bool_)
-    k = 0  # paths written
-    j = 0  # nodes written
-    for phase in range(2):  # 0: from end points and junctions; 1: what is left are cycles
-        for start in range(n):
-            if phase == 0 and degrees[start] == 2:
-                continue
-            if phase == 1 and degrees[start] != 2:
-                continue
-            for e in range(indptr[start], indptr[start + 1]):
-                if seen[e]:
-                    continue
-                ptr[k] = j
-                nodes[j] = start
-                j += 1
-                prev, cur, edge = start, indices[e], e
-                while True:
-                    seen[edge] = True
-                    for f in range(indptr[cur], indptr[cur + 1]):  # the same edge seen from the other side
-                        if indices[f] == prev:
-                            seen[f] = True
-                    nodes[j] = cur
-                    j += 1
-                    if degrees[cur] != 2 or cur == start:
-                        break
-                    nxt = -1
-                    for f in range(indptr[cur], indptr[cur + 1]):
-                        if not seen[f]:
-                            nxt = f
-                            break
-                    if nxt < 0:
-                        break
-                    prev, cur, edge = cur, indices[nxt], nxt
-                k += 1
-    ptr[k] = j
-    return k
+def _walk_paths(graph: sparse.csr_matrix, degrees: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The branches of ``graph`` (CSR, sorted indices): (ptr, nodes), branch i's pixel
+    indices in order being ``nodes[ptr[i]:ptr[i + 1]]``.
+
+    The order is that of a walk that takes, for each node in index order and each of its
+    edges in order, the branch that edge starts unless it was walked already (from the
+    other end); then each isolated cycle from its lowest pixel towards its lower
+    neighbour, back to that pixel. A chain of degree-2 pixels (a connected component of
+    them) touches the rest of the graph by exactly two edges, from nodes; it is walked
+    from the one met first. Its pixels in order are a depth-first order from the pixel
+    that edge enters (a chain is a path, and scipy's depth-first search takes each
+    pixel's first unvisited neighbour).
+    """
+    from scipy.sparse import csgraph
+
+    n = len(degrees)
+    row = np.repeat(np.arange(n), degrees)  # each directed edge's source, in CSR order
+    col = graph.indices.astype(np.int64)
+    node = degrees != 2
+    direct = node[row] & node[col] & (row < col)  # node to node: a branch of two pixels, from the lower
+    inner = ~node[row] & ~node[col]
+    # the edges between degree-2 pixels, cut from the CSR arrays as they are (no re-sorting)
+    inner_ptr = np.r_[0, np.cumsum(np.bincount(row[inner], minlength=n))]
+    chains = sparse.csr_matrix((np.ones(int(inner_ptr[-1]), np.int8), col[inner], inner_ptr), shape=(n, n))
+    n_comp, label = csgraph.connected_components(chains, directed=False)
+    size = np.bincount(label[~node], minlength=n_comp)  # degree-2 pixels per component (0: a node's own)
+    entry = np.flatnonzero(node[row] & ~node[col])  # edges from a node into a chain
+    by_chain = np.lexsort((entry, label[col[entry]]))
+    first, last = entry[by_chain[0::2]], entry[by_chain[1::2]]  # each chain's two entries, the first met first
+    chain = label[col[first]]
+    is_chain = np.zeros(n_comp, bool)
+    is_chain[chain] = True
+    deg2 = np.flatnonzero(~node)
+    in_cycle = deg2[~is_chain[label[deg2]]]
+    cycle, at = np.unique(label[in_cycle], return_index=True)
+    cycle_start = in_cycle[at]  # the lowest pixel of each cycle
+    # one depth-first search from a virtual root with an edge to each chain's and cycle's start
+    starts = np.concatenate([col[first], cycle_start])
+    root = n
+    walk = sparse.csr_matrix(
+        (np.ones(int(inner_ptr[-1]) + len(starts), np.int8), np.r_[col[inner], np.sort(starts)],
+         np.r_[inner_ptr, inner_ptr[-1] + len(starts)]),
+        shape=(n + 1, n + 1),
+    )
+    order = csgraph.depth_first_order(walk, root, directed=True, return_predecessors=False)[1:]
+    # branches: from nodes by their first edge's position, then cycles by their start
+    n_direct = int(direct.sum())
+    by_edge = np.argsort(np.r_[np.flatnonzero(direct), first], kind="stable")
+    length = np.r_[np.full(n_direct, 2), size[chain] + 2]
+    ptr = np.r_[0, np.cumsum(np.r_[length[by_edge], size[cycle] + 1])].astype(np.int64)
+    nodes = np.empty(ptr[-1], np.int64)
+    off = np.empty(len(by_edge), np.int64)
+    off[by_edge] = ptr[: len(by_edge)]
+    nodes[off[:n_direct]] = row[direct]
+    nodes[off[:n_direct] + 1] = col[direct]
+    chain_off = off[n_direct:]
+    nodes[chain_off] = row[first]
+    nodes[chain_off + 1 + size[chain]] = row[last]
+    cycle_off = ptr[len(by_edge) : -1]
+    nodes[cycle_off + size[cycle]] = cycle_start
+    # the search visits the chains and cycles in the order of their start pixels, each whole
+    seg_at, seg_len = np.r_[chain_off + 1, cycle_off], np.r_[size[chain], size[cycle]]
+    by_start = np.argsort(starts, kind="stable")
+    seg_at, seg_len = seg_at[by_start], seg_len[by_start]
+    within = np.arange(len(order)) - np.repeat(np.cumsum(seg_len) - seg_len, seg_len)
+    nodes[np.repeat(seg_at, seg_len) + within] = order
+    return ptr, nodes
 
 
 def _thin_junctions(graph: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -91,13 +120,16 @@ class PixelGraph:
 
     def __init__(self, skeleton: np.ndarray):
         skeleton = np.asarray(skeleton, bool)
-        self.coordinates = np.argwhere(skeleton)
-        k = len(self.coordinates)
-        index = np.full(skeleton.shape, -1, np.int64)
-        index[self.coordinates[:, 0], self.coordinates[:, 1]] = np.arange(k)
-        padded = np.pad(index, 1, constant_values=-1)
+        # on the box around the skeleton (the same pixels in the same row-major order; a
+        # root system's skeleton is a small share of its image)
+        box = foreground_box(skeleton) or (slice(0, 0), slice(0, 0))
+        local = np.argwhere(skeleton[box])
+        self.coordinates = local + np.array([box[0].start, box[1].start])
+        k = len(local)
+        padded = np.full((box[0].stop - box[0].start + 2, box[1].stop - box[1].start + 2), -1, np.int64)
+        padded[local[:, 0] + 1, local[:, 1] + 1] = np.arange(k)
         rows, cols, dist = [], [], []
-        r, c = self.coordinates[:, 0] + 1, self.coordinates[:, 1] + 1
+        r, c = local[:, 0] + 1, local[:, 1] + 1
         for dr, dc in _OFFSETS:
             other = padded[r + dr, c + dc]
             ok = other >= 0
@@ -109,12 +141,8 @@ class PixelGraph:
         self.graph = _thin_junctions(graph)
         self.graph.sort_indices()
         self.degrees = np.diff(self.graph.indptr)
-        # a branch visits each edge once, plus its first node: edges + paths bound the buffer
-        n_edges = self.graph.nnz // 2
-        ptr = np.zeros(n_edges + k + 2, np.int64)
-        nodes = np.zeros(n_edges * 2 + k + 2, np.int64)
-        n = _walk_paths(self.graph.indptr.astype(np.int64), self.graph.indices.astype(np.int64), self.degrees.astype(np.int64), ptr, nodes)
-        self._ptr, self._nodes, self.n_paths = ptr[: n + 1], nodes, int(n)
+        ptr, nodes = _walk_paths(self.graph, self.degrees)
+        self._ptr, self._nodes, self.n_paths = ptr, nodes, len(ptr) - 1
 
     def path(self, i: int) -> np.ndarray:
         """Pixel indices of branch ``i``, from one end to the other."""

@@ -7,8 +7,8 @@ How each trait is measured (units: pixels unless ``px_size_mm`` is given):
 - ``components``: 8-connected foreground components, ignoring those smaller than
   ``min_component_px`` pixels (also ignored by every other trait).
 - The skeleton (scikit-image ``skeletonize``) is turned into a pixel graph
-  (``_graph.py``: skan's decomposition, with kernels numba caches, so a new process
-  does not spend seconds compiling).
+  (``_graph.py``: skan's decomposition in scipy alone, so a new process spends no
+  time compiling or loading numba).
   Spurs — branches from a junction to an end point shorter than ``spur_factor`` times
   the root diameter at the junction (and never shorter than ``min_spur_px``) — are
   pruned, up to three rounds, because a wide root's skeleton sprouts short spurs at
