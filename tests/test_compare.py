@@ -41,3 +41,21 @@ def test_unmatched_images_are_left_out_of_the_comparison():
     c = compare_traits(after, expert=expert.drop(index="b"))
     assert sorted(c["image"].unique()) == ["a", "c"]
     assert "change_after_pct" not in c and "error_after_pct" in c
+
+
+def test_the_same_improvement_on_every_image_prints_no_warning():
+    """Errors 10 -> 5 % on each of four images: the differences do not vary, which makes
+    scipy's t-test warn of precision loss; a user's terminal must not show that."""
+    import warnings
+
+    idx = pd.Index(["a", "b", "c", "d"], name="image")
+    expert = pd.DataFrame({"total_length_px": [100.0, 200.0, 300.0, 400.0]}, index=idx)
+    before = expert * 0.9
+    after = expert * 0.95
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = summarise_comparison(compare_traits(after, before=before, expert=expert)).set_index("trait")
+    row = s.loc["total_length_px"]
+    assert_almost_equal(row["error_before_pct_mean"], 10.0)
+    assert_almost_equal(row["error_after_pct_mean"], 5.0)
+    assert row["closer_share"] == 1.0
