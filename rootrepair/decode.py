@@ -138,7 +138,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from rootrepair.errors import RootRepairError
-from rootrepair.pixels import OFFSETS8, foreground_box, neighbour_counts, neighbour_values, skeleton
+from rootrepair.pixels import OFFSETS8, foreground_box, grown8, neighbour_counts, skeleton
 
 EIGHT = np.ones((3, 3), bool)
 DECODERS = ("topology", "threshold")
@@ -326,8 +326,7 @@ def _lookup(labels: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 def _labels_beside(own: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """The non-zero labels on ``own``'s pixels and their 8 neighbours (sorted, unique), i.e.
     ``labels`` under the 8-connected dilation of ``own``, gathered at its pixels only."""
-    pts = np.argwhere(own)
-    found = np.unique(np.concatenate([labels[own], neighbour_values(labels, pts).ravel()]))
+    found = np.unique(labels[grown8(own)])
     return found[found > 0]
 
 

@@ -26,6 +26,19 @@ def neighbour_counts(mask: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return neighbour_values(np.asarray(mask, bool), pts).sum(axis=0, dtype=np.int8)
 
 
+def grown8(mask: np.ndarray) -> np.ndarray:
+    """``mask`` dilated by a 3 x 3 square (each pixel and its 8 neighbours), by shifted ORs:
+    a row step, then a column step. Several times faster than ``binary_dilation`` on small windows."""
+    mask = np.asarray(mask, bool)
+    grown = mask.copy()
+    grown[1:] |= mask[:-1]
+    grown[:-1] |= mask[1:]
+    rows = grown.copy()
+    grown[:, 1:] |= rows[:, :-1]
+    grown[:, :-1] |= rows[:, 1:]
+    return grown
+
+
 def skeleton(mask: np.ndarray) -> np.ndarray:
     """``skimage.morphology.skeletonize`` of ``mask``, taken on the box around its foreground.
 

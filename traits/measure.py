@@ -53,7 +53,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from rootrepair.errors import RootRepairError
-from rootrepair.pixels import foreground_box, neighbour_counts
+from rootrepair.pixels import foreground_box, grown8, neighbour_counts
 
 EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -159,15 +159,8 @@ def _inscribed_diameter(mask: np.ndarray):
     """
     from scipy.spatial import cKDTree
 
-    # background pixels 8-adjacent to the foreground: the mask dilated by shifts (a 3 x 3
-    # square is a row step then a column step), less the mask
-    grown = mask.copy()
-    grown[1:] |= mask[:-1]
-    grown[:-1] |= mask[1:]
-    rows = grown.copy()
-    grown[:, 1:] |= rows[:, :-1]
-    grown[:, :-1] |= rows[:, 1:]
-    outline = np.argwhere(grown & ~mask)
+    # background pixels 8-adjacent to the foreground
+    outline = np.argwhere(grown8(mask) & ~mask)
     tree = cKDTree(outline) if len(outline) else None
 
     def at(points: np.ndarray) -> np.ndarray:
