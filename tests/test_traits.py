@@ -288,6 +288,8 @@ def test_pixel_graph_branches_of_a_y_a_cycle_and_a_segment():
     assert list(b["src"]) == [0, 2, 2] and list(b["dst"]) == [2, 5, 6]
     assert list(b["kind"]) == [1, 1, 1]  # junction to end point
     assert_almost_equal(b["length"], [2, 2 * math.sqrt(2), 2 * math.sqrt(2)])
+    pixels, starts = g.gather([2, 0])
+    assert list(pixels) == [2, 4, 6, 0, 1, 2] and list(starts) == [0, 3]
     # a diamond: (1,2)=0 (2,1)=1 (2,3)=2 (3,2)=3, each pixel with two diagonal neighbours
     g = PixelGraph(_skeleton_of([(1, 2), (2, 1), (2, 3), (3, 2)]))
     assert g.n_paths == 1 and list(g.path(0)) == [0, 1, 3, 2, 0]  # from the lowest pixel to its lower neighbour

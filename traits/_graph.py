@@ -28,9 +28,11 @@ def _walk_paths(graph: sparse.csr_matrix, degrees: np.ndarray) -> tuple[np.ndarr
     other end); then each isolated cycle from its lowest pixel towards its lower
     neighbour, back to that pixel. A chain of degree-2 pixels (a connected component of
     them) touches the rest of the graph by exactly two edges, from nodes; it is walked
-    from the one met first. Its pixels in order are a depth-first order from the pixel
-    that edge enters (a chain is a path, and scipy's depth-first search takes each
-    pixel's first unvisited neighbour).
+    from the one met first. A chain is a path, so a breadth-first search from the pixel
+    that edge enters meets its pixels in order; a cycle, cut between its lowest pixel and
+    that pixel's higher neighbour, is such a path too. One search from a virtual root
+    joined to every start does all of them in time linear in the pixels (a depth-first
+    search rescans the root's edges after each chain: hours on a mask of noise).
     """
     from scipy.sparse import csgraph
 
@@ -39,11 +41,18 @@ def _walk_paths(graph: sparse.csr_matrix, degrees: np.ndarray) -> tuple[np.ndarr
     col = graph.indices.astype(np.int64)
     node = degrees != 2
     direct = node[row] & node[col] & (row < col)  # node to node: a branch of two pixels, from the lower
-    inner = ~node[row] & ~node[col]
-    # the edges between degree-2 pixels, cut from the CSR arrays as they are (no re-sorting)
-    inner_ptr = np.r_[0, np.cumsum(np.bincount(row[inner], minlength=n))]
-    chains = sparse.csr_matrix((np.ones(int(inner_ptr[-1]), np.int8), col[inner], inner_ptr), shape=(n, n))
-    n_comp, label = csgraph.connected_components(chains, directed=False)
+    inner = ~node[row] & ~node[col]  # edges between degree-2 pixels
+
+    def csr(keep: np.ndarray, root_to: np.ndarray | None = None) -> sparse.csr_matrix:
+        """The edges ``keep`` (cut from the CSR arrays as they are, no re-sorting); with
+        ``root_to``, one more row, a virtual root's, with edges to those pixels."""
+        ptr = np.r_[0, np.cumsum(np.bincount(row[keep], minlength=n))]
+        if root_to is None:
+            return sparse.csr_matrix((np.ones(ptr[-1], np.int8), col[keep], ptr), shape=(n, n))
+        ptr = np.r_[ptr, ptr[-1] + len(root_to)]
+        return sparse.csr_matrix((np.ones(ptr[-1], np.int8), np.r_[col[keep], np.sort(root_to)], ptr), shape=(n + 1, n + 1))
+
+    n_comp, label = csgraph.connected_components(csr(inner), directed=False)
     size = np.bincount(label[~node], minlength=n_comp)  # degree-2 pixels per component (0: a node's own)
     entry = np.flatnonzero(node[row] & ~node[col])  # edges from a node into a chain
     by_chain = np.lexsort((entry, label[col[entry]]))
@@ -55,15 +64,15 @@ def _walk_paths(graph: sparse.csr_matrix, degrees: np.ndarray) -> tuple[np.ndarr
     in_cycle = deg2[~is_chain[label[deg2]]]
     cycle, at = np.unique(label[in_cycle], return_index=True)
     cycle_start = in_cycle[at]  # the lowest pixel of each cycle
-    # one depth-first search from a virtual root with an edge to each chain's and cycle's start
-    starts = np.concatenate([col[first], cycle_start])
+    # cut each cycle between its start and the start's higher neighbour (its second edge)
+    cut = np.zeros(len(col), bool)
+    cut[graph.indptr[cycle_start] + 1] = True
+    higher = col[graph.indptr[cycle_start] + 1]
+    back = graph.indptr[higher] + (col[graph.indptr[higher]] != cycle_start)  # the same edge from the other side
+    cut[back] = True
     root = n
-    walk = sparse.csr_matrix(
-        (np.ones(int(inner_ptr[-1]) + len(starts), np.int8), np.r_[col[inner], np.sort(starts)],
-         np.r_[inner_ptr, inner_ptr[-1] + len(starts)]),
-        shape=(n + 1, n + 1),
-    )
-    order = csgraph.depth_first_order(walk, root, directed=True, return_predecessors=False)[1:]
+    order = csgraph.breadth_first_order(csr(inner & ~cut, np.r_[col[first], cycle_start]), root, directed=True,
+                                        return_predecessors=False)[1:]
     # branches: from nodes by their first edge's position, then cycles by their start
     n_direct = int(direct.sum())
     by_edge = np.argsort(np.r_[np.flatnonzero(direct), first], kind="stable")
@@ -79,12 +88,14 @@ def _walk_paths(graph: sparse.csr_matrix, degrees: np.ndarray) -> tuple[np.ndarr
     nodes[chain_off + 1 + size[chain]] = row[last]
     cycle_off = ptr[len(by_edge) : -1]
     nodes[cycle_off + size[cycle]] = cycle_start
-    # the search visits the chains and cycles in the order of their start pixels, each whole
-    seg_at, seg_len = np.r_[chain_off + 1, cycle_off], np.r_[size[chain], size[cycle]]
-    by_start = np.argsort(starts, kind="stable")
-    seg_at, seg_len = seg_at[by_start], seg_len[by_start]
-    within = np.arange(len(order)) - np.repeat(np.cumsum(seg_len) - seg_len, seg_len)
-    nodes[np.repeat(seg_at, seg_len) + within] = order
+    # each component's pixels in the search's order are its pixels along the walk
+    seg_at = np.zeros(n_comp, np.int64)
+    seg_at[chain], seg_at[cycle] = chain_off + 1, cycle_off
+    comp = label[order]
+    by_comp = np.argsort(comp, kind="stable")
+    comp = comp[by_comp]
+    seg_first = np.searchsorted(comp, comp)  # where each pixel's component starts in the sorted list
+    nodes[seg_at[comp] + np.arange(len(comp)) - seg_first] = order[by_comp]
     return ptr, nodes
 
 
@@ -147,6 +158,13 @@ class PixelGraph:
     def path(self, i: int) -> np.ndarray:
         """Pixel indices of branch ``i``, from one end to the other."""
         return self._nodes[self._ptr[i] : self._ptr[i + 1]]
+
+    def gather(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pixel indices of branches ``ids``, one branch after another, and where each branch starts among them."""
+        ids = np.asarray(ids, np.int64)
+        a, n = self._ptr[ids], self._ptr[ids + 1] - self._ptr[ids]
+        starts = np.cumsum(n) - n
+        return self._nodes[np.repeat(a - starts, n) + np.arange(int(n.sum()))], starts
 
     def chained(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every branch's pixel coordinates (float), one branch after another, and each

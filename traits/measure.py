@@ -197,16 +197,18 @@ def _prune_spurs(skeleton: np.ndarray, diameter_at, settings: TraitSettings):
         short = spur & (table["length"] < limit)
         # a piece that is all one branch, no longer than min_spur_px or than it is wide, is a
         # speck or a blob, not a root: it has no length and no tips (its pixels still count)
-        for i in np.flatnonzero(lone):
-            pts = skel.coordinates[skel.path(int(i))].astype(int)
-            short[i] = table["length"][i] < max(settings.min_spur_px, diameter_at(pts).max())
+        # (all such branches at once: a mask of noise has a hundred thousand)
+        lone_ids = np.flatnonzero(lone)
+        if len(lone_ids):
+            pixels, starts = skel.gather(lone_ids)
+            widest = np.maximum.reduceat(diameter_at(skel.coordinates[pixels].astype(int)), starts)
+            short[lone_ids] = table["length"][lone_ids] < np.maximum(settings.min_spur_px, widest)
         if not short.any():
             return skeleton, skel
-        for i in np.flatnonzero(short):
-            path = skel.path(int(i))
-            r, c = skel.coordinates[path].astype(int).T
-            keep = skel.degrees[path] > 2  # the whole spur goes, the junction itself stays
-            skeleton[r[~keep], c[~keep]] = False
+        pixels, _ = skel.gather(np.flatnonzero(short))
+        pixels = pixels[skel.degrees[pixels] <= 2]  # the whole spur goes, the junction itself stays
+        r, c = skel.coordinates[pixels].astype(int).T
+        skeleton[r, c] = False
         # a pruned junction may leave a 2-px stub; thin again so the graph stays clean
         from skimage.morphology import skeletonize
 
