@@ -145,6 +145,26 @@ DECODERS = ("topology", "threshold")
 LOOP_SURE_PX = 4.0  # px between facing ends of pieces joined elsewhere (a cut of up to 3 px): joined whatever the probability
 FRAGMENT_REACH_PX = 4.0  # an end is joined to a fragment straight ahead across at most this gap
 BRIDGE_REACH_PX = 10  # a bridge judges the pieces it joins within this many px of its region
+MAX_ITEMS_PER_MP = 5000  # candidate bridges, root ends, notch candidates or holes per megapixel, at most
+MIN_ITEMS_LIMIT = 2000  # ... and never fewer than this on a small image
+
+
+class TooMuchToRepair(RootRepairError):
+    """The mask has far more pieces, ends or holes than a mask of roots (a mask of noise, a
+    checkerboard): each is looked at on its own, so decoding it would take hours.
+
+    Root masks have at most a few hundred of each per megapixel (synthetic masks with
+    segmentation noise and mixed gaps under 300, real annotated masks under 100); a limit of
+    ``MAX_ITEMS_PER_MP`` per megapixel (``MIN_ITEMS_LIMIT`` at least) leaves them far below it.
+    """
+
+
+def _at_most(count: int, what: str, shape: tuple[int, int]) -> None:
+    """Raise ``TooMuchToRepair`` when ``count`` items of kind ``what`` exceed the limit for an image of ``shape``."""
+    limit = max(MIN_ITEMS_LIMIT, int(MAX_ITEMS_PER_MP * shape[0] * shape[1] / 1e6))
+    if count > limit:
+        raise TooMuchToRepair(f"{count:,} {what}, more than a mask of roots has (at most {limit:,} here, "
+                              f"{MAX_ITEMS_PER_MP:,} per megapixel); is it a mask of roots?")
 NOTCH_MIN_WIDTH = 1.5  # px: a notch is filled only in a root at least this wide (area per skeleton pixel)
 WIDEN_PAD_PX = 0.25  # a bridge widens up to the joined roots' half width plus this, within their area
 
@@ -221,6 +241,11 @@ def decode(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Decode
     Returns
     -------
     repaired : (M, N) ndarray of bool
+
+    Raises
+    ------
+    TooMuchToRepair
+        The topology decoder met far more pieces, ends or holes than a mask of roots has.
     """
     mask = np.asarray(mask, bool)
     prob = np.asarray(prob, np.float32)
@@ -400,6 +425,7 @@ def _bridges(mask, prob, *, high, low, min_piece_px, fragments, reach: int = BRI
     keep &= touched >= 1
     keep[0] = False
     ids = np.flatnonzero(keep)
+    _at_most(len(ids), "candidate bridges", mask.shape)
     # the most probable region first: where a second region joins the same pieces near it,
     # it would close a small loop (a ladder's second rung) and is left out
     if len(ids):
@@ -750,6 +776,7 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
         ends = np.concatenate([ends[big[on]], ends[frag[on]]])  # roots' own ends first
     if not len(ends):
         return added
+    _at_most(len(ends), "root ends to link", mask.shape)
     dirs = [end_direction(e, skel, labels, settings.direction_px) for e in ends]
     if frag.any():
         ends, dirs = _on_root_lines(ends, dirs, big[labels[ends[:, 0], ends[:, 1]]], settings.link_radius, cos_max)
@@ -1108,6 +1135,7 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
     region, n = ndi.label(sure & ~mask, structure=EIGHT)
     if not n:
         return out
+    _at_most(n, "notch candidates", mask.shape)
     labels, big = _piece_labels(mask, min_piece_px)
     roots = big[labels]  # the closing is of roots: a speck beside a root makes no notch
     was_hole = _holes(mask)
@@ -1184,6 +1212,7 @@ def root_holes(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float
     candidates = np.flatnonzero(inside & (sure | (area <= math.pi * (2 * radius) ** 2)))
     if not len(candidates):
         return out
+    _at_most(len(candidates), "holes", mask.shape)
     # each candidate's box from its own pixels (find_objects would scan the whole box)
     order = np.argsort(ids, kind="stable")
     starts = np.searchsorted(ids[order], candidates)

@@ -9,6 +9,7 @@ import datetime as _dt
 import json
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,7 +20,7 @@ import torch
 from rootrepair import __version__
 from rootrepair import io as rio
 from rootrepair.errors import RootRepairError
-from rootrepair.decode import DECODERS, DecodeSettings, decode
+from rootrepair.decode import DECODERS, DecodeSettings, TooMuchToRepair, decode
 from rootrepair.metrics import components
 from rootrepair.models.device import resolve_device
 from rootrepair.models.networks import InferenceUNet, UNetGenerator, foreground_probability
@@ -503,14 +504,19 @@ def check_workers(workers: int) -> int:
 def _finish(mask, info, prob, sha, path, rel, out_rel, names, out_dir, card, settings, settings_key, overlays) -> tuple[dict, float]:
     """Decode one file's probability, write its repaired mask and overlay; its manifest fields and seconds."""
     t0 = time.perf_counter()
-    repaired = decode(mask, prob, settings.decode, mode=settings.mode)
+    notes = []
+    try:
+        repaired = decode(mask, prob, settings.decode, mode=settings.mode)
+    except TooMuchToRepair as exc:  # a mask of noise: written unchanged, with the reason, and the batch goes on
+        repaired = mask.copy()
+        notes.append(f"not repaired: {exc}")
+        warnings.warn(f"{path}: not repaired: {exc}", stacklevel=1)
     try:
         rio.write_mask(out_dir / out_rel, repaired, info)
         if overlays:
             rio.write_image(out_dir / rio.OVERLAY_DIR / Path(names[rel] + ".png"), overlay(mask, repaired))
     except OSError as exc:
         raise RootRepairError(f"{out_dir / out_rel}: cannot be written ({exc.strerror or exc})") from None
-    notes = []
     if out_rel.suffix != path.suffix:
         notes.append(f"{path.suffix.lstrip('.').upper()} input written as PNG (lossless)")
     if Path(names[rel]).name != Path(rel).stem:

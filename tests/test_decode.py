@@ -880,3 +880,21 @@ def test_a_link_that_ends_in_a_speck_goes_on_to_the_rest_of_the_tip_beyond_it():
     m2[14:17, 55:58] = False
     added2 = link_ends(m2, prob, settings)
     assert n_components(m2 | added2) == 1 and not added2[:, 47:].any()
+
+
+def _sieve(holes_per_side=50):
+    """A 200 x 200 block of root with 1-px holes 4 px apart: ``holes_per_side`` ** 2 holes."""
+    m = np.ones((4 * holes_per_side, 4 * holes_per_side), bool)
+    m[2::4, 2::4] = False
+    return np.pad(m, 2)
+
+
+def test_a_mask_with_far_more_holes_than_roots_have_is_refused_with_the_count():
+    from rootrepair.decode import TooMuchToRepair
+
+    m = _sieve(50)  # 2,500 holes on 0.04 MP: the limit is the floor, 2,000
+    with pytest.raises(TooMuchToRepair, match="2,500 holes"):
+        decode(m, np.zeros(m.shape, np.float32))
+    m = _sieve(40)  # 1,600 holes: under the floor, decoded (the network's zeros fill none of them)
+    assert not (decode(m, np.zeros(m.shape, np.float32)) & ~m).any()
+    assert issubclass(TooMuchToRepair, RootRepairError)

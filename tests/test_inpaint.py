@@ -474,3 +474,24 @@ def test_cpu_runs_the_inference_form_under_bf16_only():
     fp32, _ = prepare_model(load_generator()[0], InpaintSettings(device="cpu", runtime="torch", precision="fp32"))
     assert isinstance(bf16, InferenceUNet)
     assert isinstance(fp32, UNetGenerator) and not isinstance(fp32, InferenceUNet)
+
+
+def test_a_mask_of_noise_is_written_unchanged_with_the_reason_and_the_batch_goes_on(tmp_path, model_path):
+    season = tmp_path / "season"
+    _season(season)
+    (season / "bad.png").unlink()
+    sieve = np.ones((200, 200), bool)
+    sieve[2::4, 2::4] = False  # 2,500 one-px holes
+    sieve = np.pad(sieve, 2)
+    Image.fromarray((sieve * 255).astype(np.uint8)).save(season / "sieve.png")
+    r = runner.invoke(app, ["inpaint", str(season), "--model", str(model_path), "--tile", "64", "--overlap", "16",
+                            "--foreground", "white"])
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.output.split())
+    assert "sieve.png: not repaired: " in said and "more than a mask of roots has" in said
+    out = tmp_path / "season-repaired"
+    assert np.array_equal(np.asarray(Image.open(out / "sieve.png")) > 127, sieve)
+    entries = {e["input_rel"]: e for e in json.loads((out / "manifest.json").read_text())["files"]}
+    assert entries["sieve.png"]["status"] == "ok" and entries["sieve.png"]["pixels_added"] == 0
+    assert entries["sieve.png"]["note"].startswith("not repaired: ")
+    assert entries["a.png"]["pixels_added"] == 2  # the other files are repaired as ever
