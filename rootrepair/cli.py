@@ -334,11 +334,25 @@ def inpaint_cli(
         table.add_row(str(len(result.done)), str(len(result.skipped)), str(len(result.failed)), str(added), f"{before} -> {after}")
         out.print(table)
         console.print(f"manifest: {_safe(result.manifest)}", highlight=False)
+        _say_how_it_ran(result.manifest)
         if result.not_images:
             console.print(f"[dim]note: {len(result.not_images)} file(s) are not images and were skipped "
                           f"(listed in the manifest), e.g. {_safe(result.not_images[0])}[/]", highlight=False)
         if result.failed:
             raise typer.Exit(1)
+
+
+def _say_how_it_ran(manifest: Path) -> None:
+    """One dim line: the model, device, runtime and precision the manifest records (bf16 or fp32
+    is chosen by the CPU under --precision auto, and decides much of the speed)."""
+    import json
+
+    try:
+        m = json.loads(Path(manifest).read_text())
+    except (OSError, ValueError):
+        return
+    console.print(f"[dim]model {_safe(m.get('model'))} on {_safe(m.get('device'))}: {_safe(m.get('runtime'))}, "
+                  f"{_safe(m.get('precision', '?'))}[/]", highlight=False)
 
 
 @app.command("models")

@@ -558,6 +558,8 @@ def _manifest_header(in_root, out_dir, card, settings, device, runtime: str, sha
         "settings": settings.record(),
         "device": str(device),
         "runtime": runtime,
+        # what --precision auto chose on this machine: bf16 and fp32 repairs differ in a few pixels
+        "precision": "bf16" if use_bf16(torch.device(str(device)), settings.precision) else "fp32",
         "shard": list(shard) if shard else None,
         "started": _dt.datetime.now().isoformat(timespec="seconds"),
     }

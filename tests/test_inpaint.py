@@ -485,8 +485,10 @@ def test_a_mask_of_noise_is_written_unchanged_with_the_reason_and_the_batch_goes
     sieve = np.pad(sieve, 2)
     Image.fromarray((sieve * 255).astype(np.uint8)).save(season / "sieve.png")
     r = runner.invoke(app, ["inpaint", str(season), "--model", str(model_path), "--tile", "64", "--overlap", "16",
-                            "--foreground", "white"])
+                            "--foreground", "white", "--precision", "fp32"])
     assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "season-repaired" / "manifest.json").read_text())["precision"] == "fp32"
+    assert "on cpu: torch, fp32" in r.output
     said = " ".join(r.output.split())
     assert "sieve.png: not repaired: " in said and "more than a mask of roots has" in said
     out = tmp_path / "season-repaired"
