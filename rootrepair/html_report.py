@@ -139,7 +139,9 @@ def page_inputs(report: TraitReport, measured: dict, folder: str | Path) -> tupl
             decode = data.get("settings", {}).get("decode", {})
             header["model"] = f"{data.get('model')} (sha256 {str(data.get('model_sha256'))[:12]}...)"
             header["decoder"] = ", ".join(f"{k}={v}" for k, v in decode.items()) or "threshold (older manifest)"
-            header["repaired"] = f"{data.get('started', '?')} with {data.get('software', '?')} on {data.get('device', '?')}"
+            ran = ", ".join(str(data[k]) for k in ("runtime", "precision") if data.get(k))  # older manifests lack them
+            header["repaired"] = (f"{data.get('started', '?')} with {data.get('software', '?')} on {data.get('device', '?')}"
+                                  + (f" ({ran})" if ran else ""))
         except (ValueError, AttributeError):
             pass
     for _, row in report.settings.iterrows():

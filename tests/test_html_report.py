@@ -80,3 +80,15 @@ def test_report_renders_in_a_real_browser(tmp_path):
     assert images >= 3 * 3 + 3  # three thumbnails per image, and the plots
     assert 'data-failed="0"' in body and 'data-errors="0"' in body
     assert shot.std() > 10  # not a blank page
+
+
+def test_report_says_what_ran_the_repair(tmp_path):
+    import json
+
+    before, after, expert = _season(tmp_path)
+    (after / "manifest.json").write_text(json.dumps({
+        "software": "rootrepair 0.1.0", "model": "m", "model_sha256": "0" * 64, "device": "cpu", "runtime": "torch",
+        "precision": "fp32", "started": "2026-11-27T10:00:00", "settings": {"decode": {"decoder": "topology"}}, "files": []}))
+    r = runner.invoke(app, ["traits", str(after), "--before", str(before), "-o", str(tmp_path / "s.xlsx"), "--report"])
+    assert r.exit_code == 0, r.output
+    assert "2026-11-27T10:00:00 with rootrepair 0.1.0 on cpu (torch, fp32)" in (tmp_path / "s.html").read_text()
