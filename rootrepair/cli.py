@@ -303,7 +303,7 @@ def inpaint_cli(
     Example: rootrepair inpaint season2/   (writes season2-repaired/)
     """
     with _errors():
-        from rootrepair.inpaint import InpaintSettings, check_workers, default_output, repair_folder
+        from rootrepair.inpaint import NOT_REPAIRED, InpaintSettings, check_workers, default_output, repair_folder
 
         settings = InpaintSettings(tile=tile, overlap=overlap, batch=batch, decoder=decode, threshold=threshold, mode=mode, fragments=fragments,
                                    device=device, threads=threads, precision=precision, foreground=foreground, runtime=runtime,
@@ -321,6 +321,9 @@ def inpaint_cli(
                 bar.update(task, advance=1, rate=f"{rate:.2f} img/s")
                 if entry.get("status") == "failed":
                     bar.console.print(f"[red]failed:[/] {_safe(entry['error'])}", highlight=False)
+                for note in entry.get("note", "").split("; "):
+                    if note.startswith(NOT_REPAIRED):  # written unchanged (a mask of noise), and why
+                        bar.console.print(f"[yellow]warning:[/] {_safe(entry['input_rel'])}: {_safe(note)}", highlight=False)
 
             result = repair_folder(input_path, out_dir, model_name=model, settings=settings, overlays=overlays,
                                    force=force, shard=_parse_shard(shard), workers=workers,

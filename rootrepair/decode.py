@@ -168,7 +168,7 @@ def _at_most(count: int, what: str, shape: tuple[int, int]) -> None:
     limit = max(MIN_ITEMS_LIMIT, int(MAX_ITEMS_PER_MP * shape[0] * shape[1] / 1e6))
     if count > limit:
         raise TooMuchToRepair(f"{count:,} {what}, more than a mask of roots has (at most {limit:,} here, "
-                              f"{MAX_ITEMS_PER_MP:,} per megapixel); is it a mask of roots?")
+                              f"{MAX_ITEMS_PER_MP:,} per megapixel). Is it a mask of roots?")
 
 
 @dataclasses.dataclass(frozen=True)

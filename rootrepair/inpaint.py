@@ -9,7 +9,6 @@ import datetime as _dt
 import json
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -501,16 +500,18 @@ def check_workers(workers: int) -> int:
     return workers
 
 
+NOT_REPAIRED = "not repaired: "  # how a manifest note that a file was written unchanged begins
+
+
 def _finish(mask, info, prob, sha, path, rel, out_rel, names, out_dir, card, settings, settings_key, overlays) -> tuple[dict, float]:
     """Decode one file's probability, write its repaired mask and overlay; its manifest fields and seconds."""
     t0 = time.perf_counter()
     notes = []
     try:
         repaired = decode(mask, prob, settings.decode, mode=settings.mode)
-    except TooMuchToRepair as exc:  # a mask of noise: written unchanged, with the reason, and the batch goes on
+    except TooMuchToRepair as exc:  # a mask of noise: written unchanged, with the reason (the CLI shows it), and the batch goes on
         repaired = mask.copy()
-        notes.append(f"not repaired: {exc}")
-        warnings.warn(f"{path}: not repaired: {exc}", stacklevel=1)
+        notes.append(f"{NOT_REPAIRED}{exc}")
     try:
         rio.write_mask(out_dir / out_rel, repaired, info)
         if overlays:
