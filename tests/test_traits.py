@@ -276,6 +276,12 @@ def _skeleton_of(pixels, shape=(8, 8)):
     return s
 
 
+def _paths(g):
+    """Each branch's pixel indices, one list per branch."""
+    pixels, starts = g.gather(np.arange(g.n_paths))
+    return [list(p) for p in np.split(pixels, starts[1:])]
+
+
 def test_pixel_graph_branches_of_a_y_a_cycle_and_a_segment():
     """Branches worked out by hand; pixel indices are in row-major order."""
     from rootrepair.traits._graph import PixelGraph
@@ -283,7 +289,7 @@ def test_pixel_graph_branches_of_a_y_a_cycle_and_a_segment():
     # a Y with a one-pixel junction: (1,3)=0 (2,3)=1 (3,3)=2 (4,2)=3 (4,4)=4 (5,1)=5 (5,5)=6
     g = PixelGraph(_skeleton_of([(1, 3), (2, 3), (3, 3), (4, 2), (4, 4), (5, 1), (5, 5)]))
     assert g.n_paths == 3
-    assert [list(g.path(i)) for i in range(3)] == [[0, 1, 2], [2, 3, 5], [2, 4, 6]]
+    assert _paths(g) == [[0, 1, 2], [2, 3, 5], [2, 4, 6]]
     b = g.branches()
     assert list(b["src"]) == [0, 2, 2] and list(b["dst"]) == [2, 5, 6]
     assert list(b["kind"]) == [1, 1, 1]  # junction to end point
@@ -292,14 +298,14 @@ def test_pixel_graph_branches_of_a_y_a_cycle_and_a_segment():
     assert list(pixels) == [2, 4, 6, 0, 1, 2] and list(starts) == [0, 3]
     # a diamond: (1,2)=0 (2,1)=1 (2,3)=2 (3,2)=3, each pixel with two diagonal neighbours
     g = PixelGraph(_skeleton_of([(1, 2), (2, 1), (2, 3), (3, 2)]))
-    assert g.n_paths == 1 and list(g.path(0)) == [0, 1, 3, 2, 0]  # from the lowest pixel to its lower neighbour
+    assert g.n_paths == 1 and _paths(g) == [[0, 1, 3, 2, 0]]  # from the lowest pixel to its lower neighbour
     b = g.branches()
     assert list(b["kind"]) == [3]
     assert_almost_equal(b["length"], [4 * math.sqrt(2)])
     # two pixels side by side: end point to end point, no pixel between
     g = PixelGraph(_skeleton_of([(4, 4), (4, 5)]))
-    assert [list(g.path(0))] == [[0, 1]] and list(g.branches()["kind"]) == [0]
+    assert _paths(g) == [[0, 1]] and list(g.branches()["kind"]) == [0]
     # a line with a lone pixel beside it: the lone pixel is no branch
     g = PixelGraph(_skeleton_of([(1, 1), (1, 2), (1, 3), (1, 4), (6, 6)]))
-    assert g.n_paths == 1 and list(g.path(0)) == [0, 1, 2, 3]
+    assert g.n_paths == 1 and _paths(g) == [[0, 1, 2, 3]]
     assert PixelGraph(np.zeros((4, 4), bool)).n_paths == 0

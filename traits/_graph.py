@@ -5,7 +5,7 @@ to the next node; what is left is isolated cycles (skan's decomposition). skan b
 branches with a numba jitclass, which numba cannot cache (2-4 s of compiling in every new
 process); a numba kernel that caches still cost about 0.8 s per process here (importing
 numba, loading the cache). The branches below come from scipy's connected components and
-depth-first order instead: the same branches, in the same order, with no compiling.
+breadth-first order instead: the same branches, in the same order, with no compiling.
 """
 from __future__ import annotations
 
@@ -155,12 +155,9 @@ class PixelGraph:
         ptr, nodes = _walk_paths(self.graph, self.degrees)
         self._ptr, self._nodes, self.n_paths = ptr, nodes, len(ptr) - 1
 
-    def path(self, i: int) -> np.ndarray:
-        """Pixel indices of branch ``i``, from one end to the other."""
-        return self._nodes[self._ptr[i] : self._ptr[i + 1]]
-
     def gather(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The pixel indices of branches ``ids``, one branch after another, and where each branch starts among them."""
+        """The pixel indices of branches ``ids``, each from one end to the other, one branch
+        after another, and where each branch starts among them."""
         ids = np.asarray(ids, np.int64)
         a, n = self._ptr[ids], self._ptr[ids + 1] - self._ptr[ids]
         starts = np.cumsum(n) - n
@@ -169,9 +166,7 @@ class PixelGraph:
     def chained(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every branch's pixel coordinates (float), one branch after another, and each
         branch's first and last index into them."""
-        ptr = self._ptr[: self.n_paths + 1]
-        c = self.coordinates[self._nodes[ptr[0] : ptr[-1]]].astype(float)
-        return c, ptr[:-1] - ptr[0], ptr[1:] - ptr[0] - 1
+        return self.coordinates[self._nodes].astype(float), self._ptr[:-1], self._ptr[1:] - 1
 
     def branches(self) -> dict[str, np.ndarray]:
         """Per branch: its end nodes, their kind and the branch's length.
@@ -179,7 +174,7 @@ class PixelGraph:
         ``kind``: 0 end point to end point, 1 junction to end point, 2 junction to
         junction, 3 a cycle (skan's ``branch_type``).
         """
-        ptr = self._ptr[: self.n_paths + 1]
+        ptr = self._ptr
         if not self.n_paths:
             empty = np.zeros(0, np.int64)
             return {"src": empty, "dst": empty, "kind": empty.astype(int), "length": np.zeros(0)}
