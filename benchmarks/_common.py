@@ -61,6 +61,15 @@ def best_time(fn, repeats: int) -> float:
     return min(times)
 
 
+def matmul_seconds(repeats: int) -> float:
+    """Best of ``repeats`` 2048^3 float32 matmuls in torch: every speed result's yardstick for
+    how fast the machine was while it ran (these cloud machines differ from session to session)."""
+    import torch
+
+    a = torch.randn(2048, 2048)
+    return best_time(lambda: a @ a, repeats)
+
+
 def held_out_mask():
     """The speed benchmarks' mask: a 2500 x 1000 chickpea system (held-out seed 8,000,000) with occlusion gaps."""
     import numpy as np

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from _common import best_time, held_out_mask, write
+from _common import best_time, held_out_mask, matmul_seconds, write
 
 
 def _tiles(mask, tile=256, overlap=64):
@@ -101,8 +101,7 @@ def main() -> None:
 
     mask = held_out_mask()
     mp = mask.size / 1e6
-    a = torch.randn(2048, 2048)
-    matmul = best_time(lambda: a @ a, args.repeats)
+    matmul = matmul_seconds(args.repeats)
     model, _ = load_generator()
     model, device = prepare_model(model, InpaintSettings(device="cpu"))
     tiles = _tiles(mask)

@@ -17,7 +17,7 @@ import time
 
 import pandas as pd
 
-from _common import RESULTS, beats, best_time, chosen_settings, held_out_mask, network_runtime, write
+from _common import RESULTS, beats, best_time, chosen_settings, held_out_mask, matmul_seconds, network_runtime, write
 
 SHOWN = ("rel_comp_diff", "betti0_error", "false_joins", "fp_per_gap_px", "gap_recall", "cldice", "length_err", "tips_err")
 
@@ -31,13 +31,8 @@ def speed() -> str:
     model, _ = load_generator(None)
     model, device = prepare_model(model, InpaintSettings(device="cpu"))
     prob = predict_probability(model, gappy, InpaintSettings(device="cpu"), device=device)
-    import torch
-
     t = best_time(lambda: decode(gappy, prob), 7)
-    a = torch.randn(2048, 2048)
-    matmul = best_time(lambda: a @ a, 7)
-    # these cloud machines differ from session to session (AVX2 or AVX-512, busy neighbours):
-    # the matmul says how fast this one was while it ran
+    matmul = matmul_seconds(7)
     return (f"Topology decoding of a 2500 x 1000 chickpea mask with occlusion gaps: **{t:.3f} s** (best of 7; aim <= 0.3 s). "
             f"A 2048^3 float32 matmul in the same run: {matmul:.3f} s, so decoding took {t / matmul:.1f} matmuls; "
             "on the EPYC of the first speed runs (matmul 0.093 s) the aim is 3.2 matmuls.")

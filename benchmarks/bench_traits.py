@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from _common import write
+from _common import matmul_seconds, write
 
 STARTUP = """
 import time
@@ -49,7 +49,7 @@ def main() -> None:
         "",
         f"The whole command in a fresh process, `rootrepair traits plant.png` on the 2500 x 1000 held-out mask "
         f"(reading, measuring, spreadsheet and CSV files), median of 3: {statistics.median(command):.2f} s "
-        f"(aim <= 1.5 s). A 2048^3 float32 matmul in numpy in the same run: {matmul_seconds():.3f} s.",
+        f"(aim <= 1.5 s). A 2048^3 float32 matmul in the same run: {matmul_seconds(5):.3f} s.",
         "",
         "| mask | shape | foreground px | seconds (warm, best of 3) |",
         "|---|---|---|---|",
@@ -80,16 +80,6 @@ def whole_command(repeats: int) -> list[float]:
                            check=True, capture_output=True)
             out.append(time.perf_counter() - t)
     return out
-
-
-def matmul_seconds() -> float:
-    """Best of 5 of a 2048^3 float32 matmul in numpy: how fast this machine is, for comparing runs."""
-    import numpy as np
-
-    from _common import best_time
-
-    a = np.random.default_rng(0).random((2048, 2048), np.float32)
-    return best_time(lambda: a @ a, 5)
 
 
 def folder_scaling(sizes) -> list[tuple[int, float]]:
