@@ -13,11 +13,14 @@ def neighbour_values(image: np.ndarray, pts: np.ndarray) -> np.ndarray:
     image's); pixels beyond the edge read as 0.
     """
     image = np.asarray(image)
-    padded = np.zeros((image.shape[0] + 2, image.shape[1] + 2), image.dtype)  # np.pad costs more on small windows
+    w = image.shape[1] + 2
+    padded = np.zeros((image.shape[0] + 2, w), image.dtype)  # np.pad costs more on small windows
     padded[1:-1, 1:-1] = image
+    flat = padded.ravel()
+    at = (np.asarray(pts[:, 0], np.intp) + 1) * w + np.asarray(pts[:, 1], np.intp) + 1
     out = np.empty((8, len(pts)), image.dtype)
     for k, (dr, dc) in enumerate(OFFSETS8):
-        out[k] = padded[pts[:, 0] + 1 + dr, pts[:, 1] + 1 + dc]
+        out[k] = flat.take(at + (dr * w + dc))  # a 1-D take: several times faster than 2-D indexing
     return out
 
 
