@@ -215,11 +215,13 @@ def build_report(
 
 
 def report_path(output: Path | None, folder: Path) -> Path:
-    """Where the spreadsheet goes: ``<FOLDER>-traits.xlsx`` beside FOLDER by default, that name inside
-    ``output`` when ``output`` is a folder (an existing one, or a name without a suffix), else ``output``."""
-    name = f"{Path(folder).resolve().name}-traits.xlsx"
+    """Where the spreadsheet goes: ``<FOLDER>-traits.xlsx`` beside FOLDER by default (``<name>-traits.xlsx``
+    for one file, without its image suffix), that name inside ``output`` when ``output`` is a folder (an
+    existing one, or a name without a suffix), else ``output``."""
+    folder = Path(folder).resolve()
+    name = f"{folder.stem if folder.is_file() else folder.name}-traits.xlsx"
     if output is None:
-        return Path(folder).resolve().parent / name
+        return folder.parent / name
     output = Path(output)
     if output.is_dir() or not output.suffix:
         return output / name

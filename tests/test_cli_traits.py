@@ -208,3 +208,11 @@ def test_the_summary_keeps_every_number_whole_on_an_80_column_terminal(monkeypat
     for v in ("1,127,604", "1,127,611", "1,127,650", "15,538", "0.01", "0.12", "err%aft", "closer"):
         assert v in text
     assert "…" not in text and "convex hull" in text  # the name wraps at its words instead
+
+
+def test_traits_of_one_file_names_the_spreadsheet_after_it(season):
+    r = runner.invoke(app, ["traits", str(season / "expert" / "plant1.png")])
+    assert r.exit_code == 0, r.output
+    assert (season / "expert" / "plant1-traits.xlsx").exists()
+    assert (season / "expert" / "plant1-traits-traits.csv").exists()
+    assert not list((season / "expert").glob("plant1.png-*"))
