@@ -142,6 +142,28 @@ def _trait_columns(t: FolderTraits) -> pd.DataFrame:
     return t.table.drop(columns=["file"])
 
 
+def _named_as(after: FolderTraits, other: FolderTraits | None) -> FolderTraits | None:
+    """``other`` with each image that has no partner of its own name in ``after`` renamed to
+    the one image there whose name differs from it only in case (``PLANT_01.TIF`` is
+    matched with ``plant_01.png``, as on Windows and macOS); left as it is where that is
+    not unique or the partner already has an exact match."""
+    if other is None:
+        return None
+    names = set(after.table.index)
+    taken = names & set(other.table.index)
+    by_case: dict[str, list[str]] = {}
+    for name in names - taken:
+        by_case.setdefault(name.casefold(), []).append(name)
+    wanted: dict[str, list[str]] = {}
+    for key in set(other.table.index) - names:
+        wanted.setdefault(key.casefold(), []).append(key)
+    rename = {keys[0]: by_case[low][0] for low, keys in wanted.items() if len(keys) == 1 and len(by_case.get(low, ())) == 1}
+    if not rename:
+        return other
+    return dataclasses.replace(other, table=other.table.rename(index=rename),
+                               shapes={rename.get(k, k): v for k, v in other.shapes.items()})
+
+
 def build_report(
     after: FolderTraits,
     settings: TraitSettings,
@@ -151,6 +173,7 @@ def build_report(
     extra_settings: dict[str, str] | None = None,
 ) -> TraitReport:
     """Assemble the tables of the spreadsheet from measured folders."""
+    before, expert = (_named_as(after, ft) for ft in (before, expert))
     sources = {"after": after, "before": before, "expert": expert}
     if before is None and expert is None:
         sources = {"measured": after}

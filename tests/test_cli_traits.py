@@ -216,3 +216,23 @@ def test_traits_of_one_file_names_the_spreadsheet_after_it(season):
     assert (season / "expert" / "plant1-traits.xlsx").exists()
     assert (season / "expert" / "plant1-traits-traits.csv").exists()
     assert not list((season / "expert").glob("plant1.png-*"))
+
+
+def test_compare_matches_names_that_differ_only_in_case(season):
+    # an expert's PLANT1.TIF is plant1.png's partner; of Plant9/PLANT9 (ambiguous) neither is guessed
+    expert = np.zeros((60, 40), bool)
+    expert[5:55, 20] = True
+    other = season / "expert2"
+    other.mkdir()
+    Image.fromarray((expert * 255).astype(np.uint8)).save(other / "PLANT1.TIF")
+    _save(season / "season" / "plant9.png", expert)
+    _save(other / "Plant9.png", expert)
+    _save(other / "PLANT9.png", expert)
+    out = season / "case.xlsx"
+    r = runner.invoke(app, ["traits", str(season / "season"), "--compare", str(other), "-o", str(out)])
+    comp = pd.read_excel(out, sheet_name="comparison").set_index(["image", "trait"])
+    assert comp.loc[("plant1", "components"), "expert"] == 1
+    assert comp.loc[("plant1", "components"), "after"] == 2
+    assert "plant9" not in comp.index.get_level_values("image")
+    lines = [line for line in r.output.splitlines() if line.startswith("unmatched (expert)")]
+    assert len(lines) == 1 and "Plant9" in lines[0] and "PLANT9" in lines[0] and "PLANT1" not in lines[0]
