@@ -123,9 +123,9 @@ def page_inputs(report: TraitReport, measured: dict, folder: str | Path) -> tupl
 
     single = len(measured) == 1
     files: dict[str, dict[str, str]] = {}
-    for source, ft in measured.items():
-        for key, path in ft.table["file"].items():
-            files.setdefault(key, {})["measured" if single else source] = path
+    # from the report's table: its images are named as they were matched (case aside)
+    for key, source, path in report.traits[["image", "source", "file"]].itertuples(index=False):
+        files.setdefault(key, {})["measured" if single else source] = path
     if not single:  # only images measured in every set are compared and shown
         files = {k: v for k, v in files.items() if len(v) == len(measured)}
     header = {"measured folder": str(Path(folder).resolve())}

@@ -92,3 +92,12 @@ def test_report_says_what_ran_the_repair(tmp_path):
     r = runner.invoke(app, ["traits", str(after), "--before", str(before), "-o", str(tmp_path / "s.xlsx"), "--report"])
     assert r.exit_code == 0, r.output
     assert "2026-11-27T10:00:00 with rootrepair 0.1.0 on cpu (torch, fp32)" in (tmp_path / "s.html").read_text()
+
+
+def test_report_shows_images_matched_by_name_ignoring_case(tmp_path):
+    before, after, expert = _season(tmp_path)
+    (expert / "p1.png").rename(expert / "P1.PNG")  # an expert's file named in capitals
+    r = runner.invoke(app, ["traits", str(after), "--before", str(before), "--compare", str(expert), "-o", str(tmp_path / "c.xlsx"), "--report"])
+    assert r.exit_code == 0, r.output
+    images = (tmp_path / "c.html").read_text().split("<h2>Images")[1]
+    assert images.count("<h3>") == 3 and "<h3>p1</h3>" in images
