@@ -143,6 +143,7 @@ def traits_cli(
     dpi: Optional[float] = typer.Option(None, "--dpi", help="Scan resolution; reports mm instead of pixels."),
     px_size_mm: Optional[float] = typer.Option(None, "--px-size-mm", help="Pixel size in mm; reports mm instead of pixels."),
     min_component_px: int = typer.Option(0, "--min-component-px", help="Ignore specks smaller than this many pixels."),
+    fill_holes: int = typer.Option(0, "--fill-holes", help="Fill holes of at most this many pixels before measuring (pits in thick roots of a segmentation; 0: off)."),
     spur_factor: float = typer.Option(2.0, "--spur-factor", help="Prune end branches shorter than this x the local root diameter."),
     min_spur_px: float = typer.Option(6.0, "--min-spur-px", help="... and always prune end branches shorter than this (px)."),
     foreground: str = typer.Option("auto", "--foreground", help="Which pixels are roots: white, black or auto (the minority class)."),
@@ -162,7 +163,7 @@ def traits_cli(
 
         settings = TraitSettings(
             px_size_mm=_pixel_size(dpi, px_size_mm), min_component_px=min_component_px, spur_factor=spur_factor,
-            min_spur_px=min_spur_px,
+            min_spur_px=min_spur_px, fill_holes_px=fill_holes,
         )
         if not folder.exists():
             raise RootRepairError(f"{folder}: no such file or folder")

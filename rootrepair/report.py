@@ -222,6 +222,7 @@ def build_report(
         "python": platform.python_version(),
         "units": settings.unit + ("" if settings.px_size_mm is None else f" ({settings.px_size_mm:g} mm per pixel)"),
         "min_component_px": settings.min_component_px,
+        "holes filled": f"up to {settings.fill_holes_px} px" if settings.fill_holes_px else "none",
         "spur pruning": f"end branches shorter than max({settings.min_spur_px:g} px, {settings.spur_factor:g} x local diameter) removed",
         "diameter class edges": ", ".join(f"{e:g}" for e in settings.edges) + f" {settings.unit}",
         "after (measured) folder": str(after.root),

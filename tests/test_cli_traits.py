@@ -236,3 +236,18 @@ def test_compare_matches_names_that_differ_only_in_case(season):
     assert "plant9" not in comp.index.get_level_values("image")
     lines = [line for line in r.output.splitlines() if line.startswith("unmatched (expert)")]
     assert len(lines) == 1 and "Plant9" in lines[0] and "PLANT9" in lines[0] and "PLANT1" not in lines[0]
+
+
+def test_fill_holes_option_is_used_and_recorded(season):
+    ring = np.zeros((60, 40), bool)
+    ring[10:50, 10:30] = True
+    ring[29, 19] = False  # a 1-px hole: a loop of the skeleton unless it is filled
+    _save(season / "holed" / "r.png", ring)
+    for fill, out in ((0, "a.xlsx"), (1, "b.xlsx")):
+        r = runner.invoke(app, ["traits", str(season / "holed"), "--fill-holes", str(fill), "-o", str(season / out)])
+        assert r.exit_code == 0, r.output
+    a, b = (pd.read_excel(season / n, sheet_name=None) for n in ("a.xlsx", "b.xlsx"))
+    assert a["traits"]["network_area_px2"][0] == 40 * 20 - 1 and b["traits"]["network_area_px2"][0] == 40 * 20
+    settings = dict(zip(b["settings"]["setting"], b["settings"]["value"]))
+    assert settings["holes filled"] == "up to 1 px"
+    assert runner.invoke(app, ["traits", str(season / "holed"), "--fill-holes", "-2", "-o", str(season / "c.xlsx")]).exit_code == 1

@@ -149,6 +149,24 @@ def test_rough_thick_root_has_two_tips():
     assert measure_traits(m2)["tip_count"] == 2
 
 
+def test_fill_holes_closes_pits_up_to_its_size():
+    bar = np.zeros((60, 240), bool)
+    bar[20:41, 20:220] = True  # a 21-px root, 200 px long: 4200 px
+    pitted = bar.copy()
+    for col in (60, 100, 140):
+        pitted[23, col] = pitted[37, col + 20] = False  # six 1-px pits near its edges
+    pitted[28:33, 180:185] = False  # and one 5 x 5 hole
+    # each hole is a loop of the skeleton around it: the loops meet the rest at junctions
+    assert measure_traits(pitted)["branch_point_count"] >= 1
+    small = measure_traits(pitted, TraitSettings(fill_holes_px=1))  # the pits filled, the 25-px hole kept
+    assert small["network_area_px2"] == 4200 - 25 and small["branch_point_count"] >= 1
+    t = measure_traits(pitted, TraitSettings(fill_holes_px=25))  # every hole filled: the plain bar
+    assert t["network_area_px2"] == 4200 and t["branch_point_count"] == 0 and t["tip_count"] == 2
+    assert t == measure_traits(bar)
+    with pytest.raises(Exception, match="fill-holes"):
+        TraitSettings(fill_holes_px=-1)
+
+
 def _oblique_root(width: float, angle_deg: float, length: float = 160.0, size: int = 240) -> np.ndarray:
     """Pixels whose centre lies inside a width x length rectangle centred in the image, at an angle."""
     # centred on a pixel centre for odd widths, between two for even ones: then an

@@ -6,6 +6,14 @@ How each trait is measured (units: pixels unless ``px_size_mm`` is given):
 
 - ``components``: 8-connected foreground components, ignoring those smaller than
   ``min_component_px`` pixels (also ignored by every other trait).
+- With ``fill_holes_px`` > 0, holes (enclosed background, 4-connected) of at most that
+  many pixels are filled before anything is measured: a segmentation's pits inside a
+  thick root otherwise become loops of the skeleton, adding length and branch points
+  (a 24-px root with pitted edges measured 1.97 times the length of the same root with
+  smooth edges, and 0.90 times with holes up to 16 px filled). Off by default: crossing
+  roots enclose small pockets too, and filling them merges the two roots' skeletons (on
+  fibrous systems the length error against the truth went from -6.4% to -7.2% with holes
+  up to 4 px filled; ``python benchmarks/bench_traits_truth.py``).
 - The skeleton (scikit-image ``skeletonize``) is turned into a pixel graph
   (``_graph.py``: skan's decomposition in scipy alone, so a new process spends no
   time compiling or loading numba).
@@ -69,6 +77,7 @@ class TraitSettings:
 
     px_size_mm: float | None = None  # mm per pixel; None reports pixels
     min_component_px: int = 0  # components smaller than this (pixels) are ignored
+    fill_holes_px: int = 0  # holes (enclosed background) of at most this many pixels are filled first
     spur_factor: float = 2.0  # prune end branches shorter than this x the local diameter
     min_spur_px: float = 6.0  # ... and never keep end branches shorter than this (pixels)
     diameter_edges: tuple[float, ...] | None = None  # class edges in output units; None: defaults
@@ -78,6 +87,8 @@ class TraitSettings:
             raise RootRepairError(f"--px-size-mm must be a number from 0.000001 to 1000, got {self.px_size_mm}")
         if self.min_component_px < 0:
             raise RootRepairError(f"min_component_px must be >= 0, got {self.min_component_px}")
+        if self.fill_holes_px < 0:
+            raise RootRepairError(f"--fill-holes must be >= 0, got {self.fill_holes_px}")
         if not (math.isfinite(self.spur_factor) and math.isfinite(self.min_spur_px)) or self.spur_factor < 0 or self.min_spur_px < 0:
             raise RootRepairError(f"--spur-factor and --min-spur-px must be numbers >= 0, got {self.spur_factor} and {self.min_spur_px}")
         if self.diameter_edges is not None and list(self.diameter_edges) != sorted(set(self.diameter_edges)):
@@ -120,6 +131,19 @@ class SkeletonAnalysis:
     branch_points: np.ndarray  # (B, 2) int, one per junction cluster
     hull: np.ndarray  # (H, 2) float, hull polygon vertices (row, col), may be empty
     hull_area: float
+
+
+def _holes_filled(mask: np.ndarray, max_px: int) -> np.ndarray:
+    """``mask`` with its holes of at most ``max_px`` pixels filled: 4-connected background
+    regions that reach no edge of the array (``mask`` is the box around the foreground
+    with a 1-px margin, so none reaches the image's edge either)."""
+    if max_px < 1:
+        return mask
+    background, n = ndi.label(~mask)
+    small = np.bincount(background.ravel(), minlength=n + 1) <= max_px
+    small[0] = False
+    small[np.concatenate([background[0], background[-1], background[:, 0], background[:, -1]])] = False
+    return mask | small[background] if small.any() else mask
 
 
 def _remove_specks(mask: np.ndarray, min_px: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -330,7 +354,7 @@ def analyse_skeleton(mask: np.ndarray, settings: TraitSettings = TraitSettings()
     box = foreground_box(mask, 1) or np.s_[:1, :1]
     r0, c0 = box[0].start or 0, box[1].start or 0
     mask = mask[box]
-    mask, labels, n = _remove_specks(mask, settings.min_component_px)
+    mask, labels, n = _remove_specks(_holes_filled(mask, settings.fill_holes_px), settings.min_component_px)
     diameter_at = _inscribed_diameter(mask)
     skeleton = skeletonize(mask)
     skeleton, skel = _prune_spurs(skeleton, diameter_at, settings)
