@@ -251,3 +251,19 @@ def test_fill_holes_option_is_used_and_recorded(season):
     settings = dict(zip(b["settings"]["setting"], b["settings"]["value"]))
     assert settings["holes filled"] == "up to 1 px"
     assert runner.invoke(app, ["traits", str(season / "holed"), "--fill-holes", "-2", "-o", str(season / "c.xlsx")]).exit_code == 1
+
+
+def test_workers_give_the_same_spreadsheet_failures_and_warnings(season):
+    inverted = np.ones((60, 40), bool)
+    inverted[5:55, 20] = False  # black roots on white: the polarity is guessed, with a warning
+    _save(season / "season" / "inverted.png", inverted)
+    outs = {}
+    for workers in (1, 2):
+        out = season / f"w{workers}.xlsx"
+        r = runner.invoke(app, ["traits", str(season / "season"), "--workers", str(workers), "-o", str(out)])
+        assert r.exit_code == 1  # broken.png failed, the rest went on
+        assert "broken.png" in r.output and "guessed that the black pixels are roots" in r.output
+        outs[workers] = pd.read_excel(out, sheet_name="traits")
+    pd.testing.assert_frame_equal(outs[1], outs[2])
+    assert list(outs[2]["image"]) == ["inverted", "plant1", "sub/plant2"]
+    assert runner.invoke(app, ["traits", str(season / "season"), "--workers", "0", "-o", str(season / "w0.xlsx")]).exit_code == 1
