@@ -100,8 +100,22 @@ def _errors():
             signal.signal(signal.SIGTERM, old_term)
 
 
+class _Bars(Progress):
+    """A ``Progress`` that, when an error ends it, leaves out the bars that never started
+    (an empty "0/?" line above a refusal of the options or the folder says nothing)."""
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            for t in self.tasks:
+                if t.total is None and not t.completed:
+                    self.update(t.id, visible=False)
+            if not any(t.visible for t in self.tasks):
+                self.live.transient = True  # not even an empty line
+        return super().__exit__(exc_type, exc, tb)
+
+
 def _progress() -> Progress:
-    return Progress(
+    return _Bars(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),

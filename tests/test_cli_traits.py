@@ -266,4 +266,6 @@ def test_workers_give_the_same_spreadsheet_failures_and_warnings(season):
         outs[workers] = pd.read_excel(out, sheet_name="traits")
     pd.testing.assert_frame_equal(outs[1], outs[2])
     assert list(outs[2]["image"]) == ["inverted", "plant1", "sub/plant2"]
-    assert runner.invoke(app, ["traits", str(season / "season"), "--workers", "0", "-o", str(season / "w0.xlsx")]).exit_code == 1
+    r = runner.invoke(app, ["traits", str(season / "season"), "--workers", "0", "-o", str(season / "w0.xlsx")])
+    assert r.exit_code == 1 and "--workers must be >= 1" in r.output
+    assert "0/?" not in r.output  # no empty progress bar above a refusal
