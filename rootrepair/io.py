@@ -123,9 +123,9 @@ def _load_pixels(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         if getattr(im, "n_frames", 1) > 1:
             raise MaskReadError(f"{path}: animated/multi-frame image; save one frame per file")
         if im.mode in ("P", "PA"):
-            im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-        elif im.mode in ("LA",):
-            im = im.convert("L")
+            im = im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "RGB")
+        elif im.mode == "La":  # premultiplied: the grey level of a transparent pixel is lost
+            im = im.convert("LA")
         elif im.mode == "CMYK":
             im = im.convert("RGB")
         elif im.mode == "1":  # 1-bit: PIL's bool view of packed bits crashed skeleton code (exit 139)
@@ -142,10 +142,12 @@ def _to_grey(pixels: np.ndarray, path: Path) -> np.ndarray:
         pixels = np.moveaxis(pixels, 0, -1)
     if pixels.ndim == 2:
         return pixels
-    if pixels.ndim == 3 and pixels.shape[2] == 4:
-        rgb, alpha = pixels[..., :3], pixels[..., 3]
-        if (rgb == rgb.flat[0]).all() and not (alpha == alpha.flat[0]).all():
+    if pixels.ndim == 3 and pixels.shape[2] in (2, 4):  # grey or RGB, and alpha
+        colour, alpha = pixels[..., :-1], pixels[..., -1]
+        if (colour == colour[0, 0]).all() and not (alpha == alpha.flat[0]).all():
             return alpha  # one colour painted through a transparency mask: the mask is the alpha channel
+        if pixels.shape[2] == 2:
+            return colour[..., 0]  # grey with alpha: the grey decides, as in an opaque image
     if pixels.ndim == 3 and pixels.shape[2] in (3, 4):
         rgb = pixels[..., :3].astype(np.float64)
         return rgb @ np.array([0.299, 0.587, 0.114])

@@ -157,6 +157,16 @@ def test_mask_in_the_alpha_channel_of_one_colour_is_read(tmp_path):
     rgba[~m, :3] = 0
     Image.fromarray(rgba).save(tmp_path / "b.png")
     assert np.array_equal(rio.read_mask(tmp_path / "b.png")[0], m)
+    rgba[...] = (255, 0, 0, 0)  # red strokes, transparent elsewhere (a paint program's layer)
+    rgba[m, 3] = 255
+    Image.fromarray(rgba).save(tmp_path / "c.png")
+    assert np.array_equal(rio.read_mask(tmp_path / "c.png")[0], m)
+    la = np.stack([np.zeros(m.shape, np.uint8), (m * 255).astype(np.uint8)], axis=-1)  # grey + alpha, the mask in alpha
+    Image.fromarray(la, "LA").save(tmp_path / "d.png")
+    assert np.array_equal(rio.read_mask(tmp_path / "d.png")[0], m)
+    la[..., 0], la[..., 1] = (m * 255).astype(np.uint8), 255  # grey + opaque alpha: the grey decides
+    Image.fromarray(la, "LA").save(tmp_path / "e.png")
+    assert np.array_equal(rio.read_mask(tmp_path / "e.png")[0], m)
 
 
 def test_complex_pixels_are_refused_in_one_line(tmp_path):
