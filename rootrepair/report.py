@@ -184,19 +184,26 @@ def _trait_columns(t: FolderTraits) -> pd.DataFrame:
 
 def _named_as(after: FolderTraits, other: FolderTraits | None) -> FolderTraits | None:
     """``other`` with each image that has no partner of its own name in ``after`` renamed to
-    the one image there whose name differs from it only in case (``PLANT_01.TIF`` is
-    matched with ``plant_01.png``, as on Windows and macOS); left as it is where that is
-    not unique or the partner already has an exact match."""
+    the one image there whose name differs from it only in case or in how its accents are
+    encoded (``PLANT_01.TIF`` is matched with ``plant_01.png`` as on Windows and macOS, and
+    a name macOS wrote with decomposed accents with the same name composed); left as it
+    is where that is not unique or the partner already has an exact match."""
+    import unicodedata
+
     if other is None:
         return None
+
+    def loose(name: str) -> str:
+        return unicodedata.normalize("NFC", name).casefold()
+
     names = set(after.table.index)
     taken = names & set(other.table.index)
     by_case: dict[str, list[str]] = {}
     for name in names - taken:
-        by_case.setdefault(name.casefold(), []).append(name)
+        by_case.setdefault(loose(name), []).append(name)
     wanted: dict[str, list[str]] = {}
     for key in set(other.table.index) - names:
-        wanted.setdefault(key.casefold(), []).append(key)
+        wanted.setdefault(loose(key), []).append(key)
     rename = {keys[0]: by_case[low][0] for low, keys in wanted.items() if len(keys) == 1 and len(by_case.get(low, ())) == 1}
     if not rename:
         return other

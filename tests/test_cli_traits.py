@@ -238,6 +238,19 @@ def test_compare_matches_names_that_differ_only_in_case(season):
     assert len(lines) == 1 and "Plant9" in lines[0] and "PLANT9" in lines[0] and "PLANT1" not in lines[0]
 
 
+def test_compare_matches_names_whose_accents_are_encoded_differently(season):
+    # macOS writes "ä" decomposed (a + combining diaeresis), Linux and Windows composed
+    expert = np.zeros((60, 40), bool)
+    expert[5:55, 20] = True
+    _save(season / "acc" / "m\u00e4hren.png", expert)
+    _save(season / "acc_expert" / "ma\u0308hren.png", expert)
+    out = season / "acc.xlsx"
+    r = runner.invoke(app, ["traits", str(season / "acc"), "--compare", str(season / "acc_expert"), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    comp = pd.read_excel(out, sheet_name="comparison")
+    assert set(comp["image"]) == {"m\u00e4hren"}
+
+
 def test_fill_holes_option_is_used_and_recorded(season):
     ring = np.zeros((60, 40), bool)
     ring[10:50, 10:30] = True
