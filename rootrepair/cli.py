@@ -229,6 +229,10 @@ def traits_cli(
         report = build_report(measured["after"], settings, before=measured.get("before"), expert=measured.get("expert"))
         for key, why in report.size_mismatch.items():
             console.print(f"[yellow]not compared:[/] {_safe(key)}: {_safe(why)}", highlight=False)
+        for source, renamed in report.renamed.items():
+            pairs = [f"{_safe(theirs)} = {_safe(ours)}" for theirs, ours in sorted(renamed.items())]
+            console.print(f"[dim]note: {len(pairs)} {source} image(s) matched by a name that differs in case, accents or "
+                          f"folders: {', '.join(pairs[:5])}{' ...' if len(pairs) > 5 else ''}[/]", highlight=False)
         for source, keys in report.unmatched.items():
             console.print(
                 f"[yellow]unmatched ({source}):[/] {len(keys)} image(s) without a partner: {', '.join(keys[:10])}"

@@ -176,39 +176,53 @@ class TraitReport:
     settings: pd.DataFrame
     unmatched: dict[str, list[str]]  # source -> image keys without a partner
     size_mismatch: dict[str, str] = dataclasses.field(default_factory=dict)  # image key -> why it was not compared
+    renamed: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)  # source -> {its name: the name matched}
 
 
 def _trait_columns(t: FolderTraits) -> pd.DataFrame:
     return t.table.drop(columns=["file"])
 
 
-def _named_as(after: FolderTraits, other: FolderTraits | None) -> FolderTraits | None:
+def _named_as(after: FolderTraits, other: FolderTraits | None) -> tuple[FolderTraits | None, dict[str, str]]:
     """``other`` with each image that has no partner of its own name in ``after`` renamed to
-    the one image there whose name differs from it only in case or in how its accents are
-    encoded (``PLANT_01.TIF`` is matched with ``plant_01.png`` as on Windows and macOS, and
-    a name macOS wrote with decomposed accents with the same name composed); left as it
-    is where that is not unique or the partner already has an exact match."""
+    the one image there whose name differs from it only
+
+    1. in case or in how its accents are encoded (``PLANT_01.TIF`` is matched with
+       ``plant_01.png``, as on Windows and macOS; a name macOS wrote with decomposed accents
+       with the same name composed), or else
+    2. in its folders (an expert's flat ``plant_01.png`` with ``plot3/plant_01.png``);
+
+    each only where the partner is the one such image on both sides; the rest are left as
+    they are (and reported without a partner). Also returns the renaming."""
     import unicodedata
 
     if other is None:
-        return None
+        return None, {}
 
     def loose(name: str) -> str:
         return unicodedata.normalize("NFC", name).casefold()
 
-    names = set(after.table.index)
-    taken = names & set(other.table.index)
-    by_case: dict[str, list[str]] = {}
-    for name in names - taken:
-        by_case.setdefault(loose(name), []).append(name)
-    wanted: dict[str, list[str]] = {}
-    for key in set(other.table.index) - names:
-        wanted.setdefault(loose(key), []).append(key)
-    rename = {keys[0]: by_case[low][0] for low, keys in wanted.items() if len(keys) == 1 and len(by_case.get(low, ())) == 1}
+    rename: dict[str, str] = {}
+    free = set(after.table.index) - set(other.table.index)  # after's images still without a partner
+    for key_of in (loose, lambda name: loose(name.rsplit("/", 1)[-1])):
+        left = [k for k in other.table.index if k not in after.table.index and k not in rename]
+        found = _unique_pairs(left, sorted(free), key_of)
+        rename.update(found)
+        free -= set(found.values())
     if not rename:
-        return other
+        return other, {}
     return dataclasses.replace(other, table=other.table.rename(index=rename),
-                               shapes={rename.get(k, k): v for k, v in other.shapes.items()})
+                               shapes={rename.get(k, k): v for k, v in other.shapes.items()}), rename
+
+
+def _unique_pairs(names: list[str], targets: list[str], key_of: Callable[[str], str]) -> dict[str, str]:
+    """name -> target where the two share a key and no other name or target has it."""
+    by_key: dict[str, tuple[list[str], list[str]]] = {}
+    for n in names:
+        by_key.setdefault(key_of(n), ([], []))[0].append(n)
+    for t in targets:
+        by_key.setdefault(key_of(t), ([], []))[1].append(t)
+    return {ns[0]: ts[0] for ns, ts in by_key.values() if len(ns) == 1 and len(ts) == 1}
 
 
 def build_report(
@@ -220,7 +234,8 @@ def build_report(
     extra_settings: dict[str, str] | None = None,
 ) -> TraitReport:
     """Assemble the tables of the spreadsheet from measured folders."""
-    before, expert = (_named_as(after, ft) for ft in (before, expert))
+    (before, before_renamed), (expert, expert_renamed) = (_named_as(after, ft) for ft in (before, expert))
+    renamed = {name: r for name, r in (("before", before_renamed), ("expert", expert_renamed)) if r}
     sources = {"after": after, "before": before, "expert": expert}
     if before is None and expert is None:
         sources = {"measured": after}
@@ -282,7 +297,7 @@ def build_report(
     for k, v in FORMULAS.items():
         info[f"formula: {k}"] = v
     settings_df = pd.DataFrame({"setting": list(info), "value": list(info.values())})
-    return TraitReport(traits, comparison, summary, settings_df, unmatched, mismatch)
+    return TraitReport(traits, comparison, summary, settings_df, unmatched, mismatch, renamed)
 
 
 def report_path(output: Path | None, folder: Path) -> Path:

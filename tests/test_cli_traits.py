@@ -282,3 +282,19 @@ def test_workers_give_the_same_spreadsheet_failures_and_warnings(season):
     r = runner.invoke(app, ["traits", str(season / "season"), "--workers", "0", "-o", str(season / "w0.xlsx")])
     assert r.exit_code == 1 and "--workers must be >= 1" in r.output
     assert "0/?" not in r.output  # no empty progress bar above a refusal
+
+
+def test_compare_matches_an_experts_flat_folder_by_file_name(season):
+    # the repairs in plot folders, the expert's masks all in one folder: matched where the name is unique
+    expert = np.zeros((60, 40), bool)
+    expert[5:55, 20] = True
+    for rel in ("plotA/p1.png", "plotB/p2.png", "plotA/twin.png", "plotB/twin.png"):
+        _save(season / "plots" / rel, expert)
+    for rel in ("p1.png", "p2.png", "twin.png"):
+        _save(season / "flat" / rel, expert)
+    out = season / "flat.xlsx"
+    r = runner.invoke(app, ["traits", str(season / "plots"), "--compare", str(season / "flat"), "-o", str(out)])
+    comp = pd.read_excel(out, sheet_name="comparison")
+    assert set(comp["image"]) == {"plotA/p1", "plotB/p2"}  # twin.png could be either: left unmatched
+    assert "twin" in r.output.split("unmatched (expert)")[1]
+    assert "2 expert image(s) matched by a name that differs" in r.output and "p1 = plotA/p1" in r.output
