@@ -53,6 +53,28 @@ class LabelImageWarning(UserWarning):
     """An integer image of a few small values was read as labels: every non-zero pixel is a root."""
 
 
+class NotAMaskWarning(UserWarning):
+    """Much of the image is mid-grey: a photograph or a probability map, not a mask."""
+
+
+MID_GREY_SHARE = 0.2  # more of an image than this neither dark nor light (the middle half of its range): not a mask
+
+
+def _mid_grey_share(grey: np.ndarray) -> float:
+    """The share of pixels in the middle half of the image's value range (NaN left out).
+    A mask has none, or a few along its edges (antialiasing, JPEG); a photograph most."""
+    if grey.dtype == bool or grey.dtype.kind not in "uif":
+        return 0.0
+    finite = grey[np.isfinite(grey)] if grey.dtype.kind == "f" else grey
+    if not finite.size:
+        return 0.0
+    lo, hi = float(finite.min()), float(finite.max())
+    if lo == hi:
+        return 0.0
+    q = (hi - lo) / 4.0
+    return float(((finite > lo + q) & (finite < hi - q)).mean())
+
+
 def _label_like(grey: np.ndarray) -> int:
     """The number of distinct non-zero values if ``grey`` looks like a label image, else 0.
 
@@ -254,6 +276,14 @@ def read_mask(path: str | os.PathLike, *, foreground: str = "auto", max_pixels: 
         )
     else:
         white = binarise(grey)
+        mid = _mid_grey_share(grey)
+        if mid > MID_GREY_SHARE:
+            warnings.warn(
+                f"{path}: not a binary mask ({100 * mid:.0f}% of it is mid-grey), read by thresholding halfway; "
+                "a photograph or a probability map? rootrepair repairs and measures masks: segment images first",
+                NotAMaskWarning,
+                stacklevel=2,
+            )
     lo, hi = grey.min(), grey.max()
     two_valued = pixels.ndim == 2 and pixels.dtype.kind in "ui" and lo != hi and bool(((grey == lo) | (grey == hi)).all())
     white_value = int(hi) if two_valued else 0

@@ -1,4 +1,5 @@
 import dataclasses
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -286,3 +287,17 @@ def test_masks_that_span_their_range_are_not_taken_for_labels(tmp_path, recwarn)
     Image.fromarray(m.astype(np.uint8)).save(tmp_path / "binary01.png")
     assert np.array_equal(rio.read_mask(tmp_path / "binary01.png")[0], m)
     assert not [w for w in recwarn if issubclass(w.category, rio.LabelImageWarning)]
+
+
+def test_a_photograph_is_read_with_a_warning_a_soft_edged_mask_without(tmp_path):
+    ramp = np.tile(np.arange(256, dtype=np.uint8), (40, 1))  # half of it in the middle half of the range
+    Image.fromarray(ramp).save(tmp_path / "photo.png")
+    with pytest.warns(rio.NotAMaskWarning, match="photo.png: not a binary mask \\(50% of it is mid-grey\\)"):
+        m, _ = rio.read_mask(tmp_path / "photo.png", foreground="white")
+    assert m.sum() == 40 * 128  # still read, by thresholding halfway
+    soft = (_roots((40, 60)) * 255).astype(np.uint8)
+    soft[4:7, 1:3] = 128  # a few antialiased edge pixels
+    Image.fromarray(soft).save(tmp_path / "mask.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", rio.NotAMaskWarning)
+        rio.read_mask(tmp_path / "mask.png")
