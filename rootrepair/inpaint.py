@@ -9,6 +9,7 @@ import datetime as _dt
 import json
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -687,6 +688,12 @@ def _worker_init(queue) -> None:
     global _QUEUE
     _QUEUE = queue
 
+    def to_parent(message, category, filename, lineno, file=None, line=None):
+        # a warning (a polarity guess) goes to the parent, which shows it as it shows its own
+        queue.put({"warning": str(message), "category": category})
+
+    warnings.showwarning = to_parent
+
 
 def _worker_run(k, n, part, names, out_dir, in_root, model_name, settings, overlays, force, shard, threads) -> FolderResult:
     """One worker process: its files, its own manifest, each file reported as it is done."""
@@ -729,7 +736,9 @@ def _repair_in_processes(chosen, names, out_dir, mname, in_root, model_name, set
                 entry = reports.get(timeout=0.1) if block else reports.get_nowait()
             except queue_mod.Empty:
                 return
-            if on_image:
+            if "warning" in entry:
+                warnings.warn(entry["warning"], entry["category"], stacklevel=2)
+            elif on_image:
                 on_image(entry)
 
     results: list[FolderResult] = []

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from rootrepair.cli import app
 from rootrepair.errors import RootRepairError
 from rootrepair.inpaint import InpaintSettings, predict_probability, repair_folder, repair_mask, select_shard
+from rootrepair.io import PolarityWarning
 from rootrepair.models.checkpoint import save_generator
 from rootrepair.models.networks import UNetGenerator
 from rootrepair.tiling import bands, grid, taper_window
@@ -456,6 +457,21 @@ def test_two_worker_processes_give_the_files_and_manifest_of_one(tmp_path):
     # a re-run with workers skips everything
     res = repair_folder(season, tmp_path / "out-2", settings=s, workers=2)
     assert len(res.skipped) == 3 and not res.done
+
+
+def test_a_workers_warning_reaches_the_caller(tmp_path):
+    """A polarity guessed in a worker process is warned in the caller's, as with one process
+    (the CLI shows it as its yellow line; it had been printed by the worker in Python's form)."""
+    season = tmp_path / "season"
+    season.mkdir()
+    m = np.zeros((64, 64), bool)
+    m[8:56, 30] = True
+    Image.fromarray((m * 255).astype(np.uint8)).save(season / "white.png")
+    Image.fromarray((~m * 255).astype(np.uint8)).save(season / "black.png")  # black roots on white: guessed
+    s = InpaintSettings(tile=64, overlap=16, threads=1, device="cpu")
+    with pytest.warns(PolarityWarning, match="black.png: guessed that the black pixels are roots"):
+        res = repair_folder(season, tmp_path / "out", settings=s, workers=2)
+    assert len(res.done) == 2
 
 
 def test_workers_must_be_positive(tmp_path, model_path):
