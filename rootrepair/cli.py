@@ -298,7 +298,7 @@ def _parse_shard(shard: Optional[str]):
 @app.command("inpaint")
 def inpaint_cli(
     input_path: Path = typer.Argument(..., help="A mask file or a folder of masks (walked recursively)."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output folder (default <INPUT>-repaired)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output folder (default <INPUT>-repaired beside INPUT; for one file d/a.png, d-repaired/)."),
     model: Optional[str] = typer.Option(None, "--model", help="Shipped model name or checkpoint .json path (default: the shipped model)."),
     mode: str = typer.Option("add", "--mode", help="add: keep every input pixel, add repaired ones; replace: the network's mask as is."),
     decode: str = typer.Option("topology", "--decode", help="topology: add only what joins pieces of the mask (default); threshold: every pixel above --threshold (the paper's rule)."),
