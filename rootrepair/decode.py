@@ -138,7 +138,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from rootrepair.errors import RootRepairError
-from rootrepair.pixels import OFFSETS8, foreground_box, grown8, neighbour_counts, skeleton
+from rootrepair.pixels import OFFSETS8, enclosed, foreground_box, grown8, neighbour_counts, skeleton
 
 EIGHT = np.ones((3, 3), bool)
 DECODERS = ("topology", "threshold")
@@ -1172,7 +1172,7 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
         # holes the fill made: background regions now enclosed (not reaching the window's
         # edge) that were not holes of the mask before, each wholly inside the closing
         bg, nw = ndi.label(~(m | add))
-        made = _enclosed(bg, nw)
+        made = enclosed(bg, nw)
         made[np.unique(bg[was_hole[r0:r1, c0:c1] & (bg > 0)])] = False
         made[np.unique(bg[(bg > 0) & ~closed])] = False
         out[r0:r1, c0:c1] |= add | made[bg]
@@ -1203,7 +1203,7 @@ def root_holes(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float
     # edges is a hole; its size and mean probability from its own pixels only (the holes
     # are few and small beside the background)
     background, n = ndi.label(~mask[box])
-    inside = _enclosed(background, n)
+    inside = enclosed(background, n)
     rows, cols = np.nonzero(_inside(background, inside))
     if not len(rows):
         return out
@@ -1284,16 +1284,16 @@ def _holes(mask: np.ndarray) -> np.ndarray:
     box = foreground_box(mask, 1)
     if box is not None:
         background, n = ndi.label(~mask[box])  # 4-connected, as holes are
-        out[box] = _inside(background, _enclosed(background, n))
+        out[box] = _inside(background, enclosed(background, n))
     return out
 
 
-def _inside(background: np.ndarray, enclosed: np.ndarray) -> np.ndarray:
+def _inside(background: np.ndarray, is_hole: np.ndarray) -> np.ndarray:
     """(M, N) bool: the pixels of the labelled regions that reach no edge of the array
-    (``enclosed``, per label, from ``_enclosed``). Compared with the few labels that reach an
+    (``is_hole``, per label, from ``pixels.enclosed``). Compared with the few labels that reach an
     edge (a lookup of every pixel costs more)."""
     holes = background > 0
-    for outer in np.flatnonzero(~enclosed[1:]) + 1:
+    for outer in np.flatnonzero(~is_hole[1:]) + 1:
         holes &= background != outer
     return holes
 
@@ -1331,14 +1331,6 @@ def _wide_enough(root: np.ndarray) -> bool:
     from skimage.morphology import skeletonize
 
     return bool(root.sum() >= NOTCH_MIN_WIDTH * skeletonize(root).sum())
-
-
-def _enclosed(labels: np.ndarray, n: int) -> np.ndarray:
-    """Per label 0..n, whether its region reaches no edge of the array (a hole); label 0 never."""
-    inside = np.ones(n + 1, bool)
-    inside[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = False
-    inside[0] = False
-    return inside
 
 
 def _overlapping_groups(boxes: np.ndarray, cell: int) -> list[np.ndarray]:

@@ -42,6 +42,15 @@ def grown8(mask: np.ndarray) -> np.ndarray:
     return grown
 
 
+def enclosed(labels: np.ndarray, n: int) -> np.ndarray:
+    """Per label 0..n of a labelled background, whether its region reaches no edge of the
+    array (a hole); label 0 never."""
+    inside = np.ones(n + 1, bool)
+    inside[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = False
+    inside[0] = False
+    return inside
+
+
 def skeleton(mask: np.ndarray) -> np.ndarray:
     """``skimage.morphology.skeletonize`` of ``mask``, taken on the box around its foreground.
 

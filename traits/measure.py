@@ -62,7 +62,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from rootrepair.errors import RootRepairError
-from rootrepair.pixels import foreground_box, grown8, neighbour_counts
+from rootrepair.pixels import enclosed, foreground_box, grown8, neighbour_counts
 
 EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -140,9 +140,7 @@ def _holes_filled(mask: np.ndarray, max_px: int) -> np.ndarray:
     if max_px < 1:
         return mask
     background, n = ndi.label(~mask)
-    small = np.bincount(background.ravel(), minlength=n + 1) <= max_px
-    small[0] = False
-    small[np.concatenate([background[0], background[-1], background[:, 0], background[:, -1]])] = False
+    small = enclosed(background, n) & (np.bincount(background.ravel(), minlength=n + 1) <= max_px)
     return mask | small[background] if small.any() else mask
 
 
