@@ -40,7 +40,7 @@ def link_repair(
     from skimage.draw import line
 
     from rootrepair.decode import draw_path, end_direction, end_points, local_radius
-    from rootrepair.pixels import skeleton
+    from rootrepair.pixels import argwhere, skeleton
 
     mask = np.asarray(mask, bool)
     out = mask.copy()
@@ -57,7 +57,7 @@ def link_repair(
         if d is None:
             continue
         R0, R1, C0, C1 = max(r - R, 0), min(r + R + 1, h), max(c - R, 0), min(c + R + 1, w)
-        cand = np.argwhere(mask[R0:R1, C0:C1] & (labels[R0:R1, C0:C1] != lab)) + (R0, C0)
+        cand = argwhere(mask[R0:R1, C0:C1] & (labels[R0:R1, C0:C1] != lab)) + (R0, C0)
         if not len(cand):
             continue
         v = cand - (r, c)

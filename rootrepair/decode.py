@@ -138,7 +138,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from rootrepair.errors import RootRepairError
-from rootrepair.pixels import OFFSETS8, enclosed, foreground_box, grown8, neighbour_counts, skeleton
+from rootrepair.pixels import OFFSETS8, argwhere, enclosed, foreground_box, grown8, neighbour_counts, nonzero, skeleton
 
 EIGHT = np.ones((3, 3), bool)
 DECODERS = ("topology", "threshold")
@@ -368,7 +368,7 @@ def _median(values: np.ndarray) -> float:
 def _neighbour_pairs(region: np.ndarray, labels: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
     """(K, 2) unique (region id, label) pairs of 8-adjacent pixels, both non-zero.
     ``where``: ``region > 0`` as a bool array, when the caller has it (nonzero is faster on bools)."""
-    rr, cc = np.nonzero(region if where is None else where)
+    rr, cc = nonzero(region if where is None else where)
     ids = region[rr, cc]
     h, w = labels.shape
     pairs = []
@@ -488,7 +488,7 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         cost = np.where(inside, 0.01 + 0.2 / np.maximum(middle, 1.0), -1.0)
         gap = own & ~m  # a fragment inside the region costs as little as a piece
         cost[gap] += -np.log(np.clip(prob[r0:r1, c0:c1][gap], 1e-4, 1.0))
-        ends = [np.argwhere(skel & (lab == p)) for p in joined]
+        ends = [argwhere(skel & (lab == p)) for p in joined]
         if any(len(e) == 0 for e in ends):
             continue
         mcp = MCP_Geometric(cost, fully_connected=True)
@@ -546,9 +546,9 @@ def _join_fragments(sub, own, m, in_joined, p_win, level):
     cost = np.where(walk, 0.1 - np.log(np.clip(p_win, 1e-4, 1.0)), -1.0)
     cost[joined] = 0.1
     mcp = MCP_Geometric(cost, fully_connected=True)
-    cum, _ = mcp.find_costs(np.argwhere(joined))
+    cum, _ = mcp.find_costs(argwhere(joined))
     for j in np.flatnonzero(~done[1:]) + 1:
-        pts = np.argwhere(flab == j)
+        pts = argwhere(flab == j)
         c = cum[pts[:, 0], pts[:, 1]]
         if not np.isfinite(c).any():
             continue
@@ -597,7 +597,7 @@ def _a_root_ends_at(region: np.ndarray, skel: np.ndarray, edt: np.ndarray) -> bo
     ends = ends[ndi.binary_dilation(region, iterations=3)[ends[:, 0], ends[:, 1]]]
     if not len(ends):
         return False
-    pts = np.argwhere(region)
+    pts = argwhere(region)
     for e in ends:
         # the way back along the root: from the region's pixels near the end to the end
         near = pts[np.hypot(*(pts - e).T) <= 20]
@@ -660,7 +660,7 @@ def _ends_a_root(skel: np.ndarray, edt: np.ndarray, end, away, min_px: float = 6
 def end_points(skeleton: np.ndarray) -> np.ndarray:
     """(K, 2) int: skeleton pixels with exactly one 8-neighbour, in row-major order."""
     skeleton = np.asarray(skeleton, bool)
-    pts = np.argwhere(skeleton)
+    pts = argwhere(skeleton)
     return pts[neighbour_counts(skeleton, pts) == 1]
 
 
@@ -676,7 +676,7 @@ def end_direction(end: np.ndarray, skeleton: np.ndarray, labels: np.ndarray, rea
     r, c = (int(v) for v in end)
     h, w = skeleton.shape
     r0, r1, c0, c1 = max(r - reach, 0), min(r + reach + 1, h), max(c - reach, 0), min(c + reach + 1, w)
-    local = np.argwhere(_joined_to(skeleton[r0:r1, c0:c1] & (labels[r0:r1, c0:c1] == labels[r, c]), (r - r0, c - c0)))
+    local = argwhere(_joined_to(skeleton[r0:r1, c0:c1] & (labels[r0:r1, c0:c1] == labels[r, c]), (r - r0, c - c0)))
     if len(local) < 2:
         return None
     d = np.array([r - r0, c - c0], float) - local.mean(axis=0)
@@ -869,7 +869,7 @@ def _link_near_fragments(mask, prob, skel, labels, big, ends, dirs, sets, settin
             continue
         own = sets.find(int(labels[er, ec]))
         apart = [t for t in np.unique(lab[frag]) if sets.find(int(t)) != own]
-        cand = np.argwhere(frag & np.isin(lab, apart)) + (r0, c0)
+        cand = argwhere(frag & np.isin(lab, apart)) + (r0, c0)
         if not len(cand):
             continue
         dist = np.hypot(cand[:, 0] - er, cand[:, 1] - ec)
@@ -933,7 +933,7 @@ def _goals_ahead(target, lab, own, sets, d, end, origin, cos_max, radius):
         return None
     r, c = end
     r0, c0 = origin
-    tr, tc = np.nonzero(target)
+    tr, tc = nonzero(target)
     v = np.stack([tr + r0 - r, tc + c0 - c], axis=1).astype(float)
     dist = np.hypot(v[:, 0], v[:, 1])
     ok = (dist <= radius) & (v @ d >= cos_max * dist)
@@ -1070,7 +1070,7 @@ def _link_pointing(mask, skel, labels, big, ends, dirs, sets, settings, added) -
         r, c = (int(v) for v in _centred(e, skel, labels, radius))  # aim from the root's middle, not its edge
         r0, r1, c0, c1 = max(r - R, 0), min(r + R + 1, h), max(c - R, 0), min(c + R + 1, w)
         lab = labels[r0:r1, c0:c1]
-        cand = np.argwhere((lab > 0) & (lab != own)) + (r0, c0)
+        cand = argwhere((lab > 0) & (lab != own)) + (r0, c0)
         if not len(cand):
             continue
         v = (cand - (r, c)).astype(float)
@@ -1102,7 +1102,7 @@ def _centred(end, skel, labels, radius: float) -> np.ndarray:
     r0, c0 = max(r - k, 0), max(c - k, 0)
     on = skel[r0 : r + k + 1, c0 : c + k + 1] & (labels[r0 : r + k + 1, c0 : c + k + 1] == labels[r, c])
     edt = ndi.distance_transform_edt(np.pad(labels[r0 : r + k + 1, c0 : c + k + 1] == labels[r, c], 1))[1:-1, 1:-1]
-    pts = np.argwhere(on)
+    pts = argwhere(on)
     depth = edt[pts[:, 0], pts[:, 1]]
     pts = pts[depth == depth.max()]
     near = pts[np.argmin(np.hypot(pts[:, 0] + r0 - r, pts[:, 1] + c0 - c))]
@@ -1204,7 +1204,7 @@ def root_holes(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float
     # are few and small beside the background)
     background, n = ndi.label(~mask[box])
     inside = enclosed(background, n)
-    rows, cols = np.nonzero(_inside(background, inside))
+    rows, cols = nonzero(_inside(background, inside))
     if not len(rows):
         return out
     ids = background[rows, cols]

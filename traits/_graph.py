@@ -14,7 +14,7 @@ import math
 import numpy as np
 from scipy import sparse
 
-from rootrepair.pixels import foreground_box
+from rootrepair.pixels import argwhere, foreground_box
 
 _OFFSETS = ((0, 1), (1, -1), (1, 0), (1, 1))  # each undirected 8-neighbour pair once
 
@@ -134,7 +134,7 @@ class PixelGraph:
         # on the box around the skeleton (the same pixels in the same row-major order; a
         # root system's skeleton is a small share of its image)
         box = foreground_box(skeleton) or (slice(0, 0), slice(0, 0))
-        local = np.argwhere(skeleton[box])
+        local = argwhere(skeleton[box])
         self.coordinates = local + np.array([box[0].start, box[1].start])
         k = len(local)
         padded = np.full((box[0].stop - box[0].start + 2, box[1].stop - box[1].start + 2), -1, np.int64)

@@ -62,7 +62,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from rootrepair.errors import RootRepairError
-from rootrepair.pixels import enclosed, foreground_box, grown8, neighbour_counts
+from rootrepair.pixels import argwhere, enclosed, foreground_box, grown8, neighbour_counts, nonzero
 
 EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -164,7 +164,7 @@ def _pixel_graph(skeleton: np.ndarray):
 
 def _linked(skeleton: np.ndarray) -> np.ndarray:
     """The skeleton less its isolated pixels: a dot has no length, no tip and no branch."""
-    pts = np.argwhere(skeleton)
+    pts = argwhere(skeleton)
     out = np.zeros_like(skeleton, dtype=bool)
     keep = pts[neighbour_counts(skeleton, pts) > 0]
     out[keep[:, 0], keep[:, 1]] = True
@@ -183,7 +183,7 @@ def _inscribed_diameter(mask: np.ndarray):
     from scipy.spatial import cKDTree
 
     # background pixels 8-adjacent to the foreground
-    outline = np.argwhere(grown8(mask) & ~mask)
+    outline = argwhere(grown8(mask) & ~mask)
     tree = cKDTree(outline) if len(outline) else None
 
     def at(points: np.ndarray) -> np.ndarray:
@@ -307,7 +307,7 @@ def _diameters(mask: np.ndarray, coords: np.ndarray, pixel_length: np.ndarray, t
 
     # nearest skeleton pixel of each foreground pixel: a k-d tree over the skeleton asks
     # only about the foreground (a feature transform of the whole box cost 15x more)
-    fr, fc = np.nonzero(mask)
+    fr, fc = nonzero(mask)
     _, nearest = cKDTree(coords).query(np.stack([fr, fc], axis=1))
     area = np.bincount(nearest, minlength=len(coords)).astype(np.float64)
     length = np.asarray(pixel_length, np.float64).copy()
@@ -382,7 +382,7 @@ def analyse_skeleton(mask: np.ndarray, settings: TraitSettings = TraitSettings()
         first = order[np.r_[True, cluster[order][1:] != cluster[order][:-1]]] if len(order) else order
         branch_points = jcoords[first] if nj else empty2
     else:
-        coords = np.argwhere(skeleton)
+        coords = argwhere(skeleton)
         pixel_length = np.zeros(len(coords))
         tips, branch_points = empty2, empty2
     hull, hull_area = _convex_hull(mask)
@@ -554,7 +554,7 @@ def _perimeter(mask: np.ndarray) -> float:
     vx = b[:-1, :] != b[1:, :]  # vertex (r + 0.5, c), id nh + r * w + c
     nh = h * (w - 1)
     top, bottom, left, right = hx[:-1], hx[1:], vx[:, :-1], vx[:, 1:]  # the four sides of cell (r, c)
-    cr, cc = np.nonzero(top | bottom | left | right)  # cells the outline crosses, on 2 sides or 4
+    cr, cc = nonzero(top | bottom | left | right)  # cells the outline crosses, on 2 sides or 4
     t, lv = cr * (w - 1) + cc, nh + cr * w + cc
     side = np.stack([t, t + (w - 1), lv, lv + 1], axis=1)  # ids of top, bottom, left, right
     crossed = np.stack([top[cr, cc], bottom[cr, cc], left[cr, cc], right[cr, cc]], axis=1)
