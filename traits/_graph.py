@@ -137,12 +137,15 @@ class PixelGraph:
         local = argwhere(skeleton[box])
         self.coordinates = local + np.array([box[0].start, box[1].start])
         k = len(local)
-        padded = np.full((box[0].stop - box[0].start + 2, box[1].stop - box[1].start + 2), -1, np.int64)
-        padded[local[:, 0] + 1, local[:, 1] + 1] = np.arange(k)
+        # each pixel's index in a flat grid with a 1-px frame of -1 (int32: half the memory
+        # to fill; a flat take is several times faster than 2-D indexing)
+        w = box[1].stop - box[1].start + 2
+        padded = np.full((box[0].stop - box[0].start + 2) * w, -1, np.int32 if k < 2**31 else np.int64)
+        at = (local[:, 0] + 1) * w + local[:, 1] + 1
+        padded[at] = np.arange(k)
         rows, cols, dist = [], [], []
-        r, c = local[:, 0] + 1, local[:, 1] + 1
         for dr, dc in _OFFSETS:
-            other = padded[r + dr, c + dc]
+            other = padded.take(at + (dr * w + dc)).astype(np.int64)
             ok = other >= 0
             rows.append(np.arange(k)[ok])
             cols.append(other[ok])
