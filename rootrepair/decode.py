@@ -447,7 +447,6 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
     pieces it joins within ``reach`` px (the median distance transform on their skeleton),
     widened where the probability exceeds ``high`` to at most their width (area / length).
     """
-    from skimage.graph import MCP_Geometric
     from skimage.morphology import skeletonize
 
     out = np.zeros(mask.shape, bool)
@@ -491,7 +490,7 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         ends = [argwhere(skel & (lab == p)) for p in joined]
         if any(len(e) == 0 for e in ends):
             continue
-        mcp = MCP_Geometric(cost, fully_connected=True)
+        mcp = _least_cost(cost)
         cum, _ = mcp.find_costs(ends[0])
         path_px = []
         for pts in ends[1:]:
@@ -528,11 +527,20 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
     return out, rest
 
 
+EIGHT_STEPS = np.array(OFFSETS8, np.int8)  # the steps MCP makes fully connected, in its own order
+
+
+def _least_cost(cost: np.ndarray):
+    """``skimage.graph.MCP_Geometric(cost, fully_connected=True)``, given its 8 steps rather
+    than having it build them (the same paths, in about a tenth less time on a bridge's small window)."""
+    from skimage.graph import MCP_Geometric
+
+    return MCP_Geometric(cost, offsets=EIGHT_STEPS)
+
+
 def _join_fragments(sub, own, m, in_joined, p_win, level):
     """Join the fragments inside a bridge's region to its drawn path or the roots it joins,
     along a 1-px least-cost path through the region's pixels above ``level``."""
-    from skimage.graph import MCP_Geometric
-
     frag = own & m
     if not frag.any():
         return
@@ -545,7 +553,7 @@ def _join_fragments(sub, own, m, in_joined, p_win, level):
     walk = (own & ((p_win > level) | m)) | joined
     cost = np.where(walk, 0.1 - np.log(np.clip(p_win, 1e-4, 1.0)), -1.0)
     cost[joined] = 0.1
-    mcp = MCP_Geometric(cost, fully_connected=True)
+    mcp = _least_cost(cost)
     cum, _ = mcp.find_costs(argwhere(joined))
     for j in np.flatnonzero(~done[1:]) + 1:
         pts = argwhere(flab == j)
@@ -952,11 +960,9 @@ def _link_path(target, goals, base_cost, small, lab, start):
     Fragments (``small``) and the target are cheap to cross. Returns (path pixels in
     window coordinates, goal pixel, fragment labels the path crosses).
     """
-    from skimage.graph import MCP_Geometric
-
     cost = base_cost.copy()
     cost[small | target] = 0.01
-    mcp = MCP_Geometric(cost, fully_connected=True)
+    mcp = _least_cost(cost)
     # Dijkstra stops at the first goal it settles: the cheapest one
     cum, _ = mcp.find_costs([start], ends=goals, find_all_ends=False)
     reach = cum[goals[:, 0], goals[:, 1]]

@@ -898,3 +898,13 @@ def test_a_mask_with_far_more_holes_than_roots_have_is_refused_with_the_count():
     m = _sieve(40)  # 1,600 holes: under the floor, decoded (the network's zeros fill none of them)
     assert not (decode(m, np.zeros(m.shape, np.float32)) & ~m).any()
     assert issubclass(TooMuchToRepair, RootRepairError)
+
+
+def test_least_cost_steps_are_the_ones_mcp_builds_itself():
+    from skimage.graph import MCP_Geometric
+
+    from rootrepair.decode import EIGHT_STEPS
+
+    built = np.asarray(MCP_Geometric(np.ones((3, 3)), fully_connected=True).offsets)
+    assert built.tolist() == [[-1, -1], [-1, 0], [-1, 1], [0, -1], [0, 1], [1, -1], [1, 0], [1, 1]]
+    assert np.array_equal(built, EIGHT_STEPS)
