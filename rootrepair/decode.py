@@ -365,9 +365,11 @@ def _median(values: np.ndarray) -> float:
     return float(v[n // 2]) if n % 2 else float((v[n // 2 - 1] + v[n // 2]) / 2)
 
 
-def _neighbour_pairs(region: np.ndarray, labels: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+def _neighbour_pairs(region: np.ndarray, labels: np.ndarray, where: np.ndarray | None = None,
+                     wanted: np.ndarray | None = None) -> np.ndarray:
     """(K, 2) unique (region id, label) pairs of 8-adjacent pixels, both non-zero.
-    ``where``: ``region > 0`` as a bool array, when the caller has it (nonzero is faster on bools)."""
+    ``where``: ``region > 0`` as a bool array, when the caller has it (nonzero is faster on bools).
+    ``wanted``: per label, whether it counts (False for 0); the others are taken as 0."""
     rr, cc = nonzero(region if where is None else where)
     ids = region[rr, cc]
     h, w = labels.shape
@@ -376,7 +378,7 @@ def _neighbour_pairs(region: np.ndarray, labels: np.ndarray, where: np.ndarray |
         r2, c2 = rr + dr, cc + dc
         ok = (r2 >= 0) & (r2 < h) & (c2 >= 0) & (c2 < w)
         lab = labels[r2[ok], c2[ok]]
-        hit = lab > 0
+        hit = lab > 0 if wanted is None else wanted[lab]
         pairs.append(np.stack([ids[ok][hit], lab[hit]], axis=1))
     if not pairs:
         return np.empty((0, 2), np.int64)
@@ -421,7 +423,7 @@ def _bridges(mask, prob, *, high, low, min_piece_px, fragments, reach: int = BRI
     region, n = ndi.label(cand, structure=EIGHT)
     if not n:
         return np.zeros(mask.shape, bool), None if rest_above is None else np.zeros(mask.shape, bool)
-    touched = np.bincount(_neighbour_pairs(region, np.where(pieces, labels, 0), cand)[:, 0], minlength=n + 1)  # pieces per region
+    touched = np.bincount(_neighbour_pairs(region, labels, cand, wanted=big)[:, 0], minlength=n + 1)  # pieces per region
     keep = np.zeros(n + 1, bool)
     keep[np.unique(region[fresh & (prob > high)])] = True  # seeded by the network, never by a fragment
     keep &= touched >= 1
