@@ -513,3 +513,32 @@ def test_a_mask_of_noise_is_written_unchanged_with_the_reason_and_the_batch_goes
     assert entries["sieve.png"]["status"] == "ok" and entries["sieve.png"]["pixels_added"] == 0
     assert entries["sieve.png"]["note"].startswith("not repaired: ")
     assert entries["a.png"]["pixels_added"] == 2  # the other files are repaired as ever
+
+
+@pytest.mark.parametrize("device, precision, model, seconds, tip", [
+    ("cpu", "fp32", "rootrepair-unet-base32", 10.0, True),
+    ("cpu", "fp32", "rootrepair-unet-base32", 2.0, False),  # fast enough: no tip
+    ("cpu", "bf16", "rootrepair-unet-base32", 10.0, False),  # bf16 already
+    ("cuda:0", "fp32", "rootrepair-unet-base32", 10.0, False),
+    ("cpu", "fp32", "rootrepair-unet-gpu-compact", 10.0, False),  # already the smaller model
+])
+def test_a_slow_default_run_on_a_cpu_names_the_faster_model(tmp_path, monkeypatch, device, precision, model, seconds, tip):
+    import io
+
+    from rich.console import Console
+
+    from rootrepair import cli
+    from rootrepair.models.checkpoint import DEFAULT_MODEL, shipped_models
+
+    assert DEFAULT_MODEL == "rootrepair-unet-base32"
+    assert cli.FAST_CPU_MODEL in {m["id"] for m in shipped_models()}
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "console", Console(file=buf, width=300))
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"model": model, "device": device, "runtime": "torch", "precision": precision}))
+    cli._say_how_it_ran(manifest, seconds)
+    text = buf.getvalue()
+    assert f"model {model} on {device}: torch, {precision}" in text
+    assert (f"--model {cli.FAST_CPU_MODEL}" in text) is tip
+    if tip:
+        assert "10 s per mask" in text
