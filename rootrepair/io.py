@@ -218,11 +218,16 @@ def check_foreground(foreground: str) -> None:
 
 
 def check_file(path: Path) -> None:
-    """Raise ``MaskReadError`` with a one-line reason where ``path`` is a broken link or no file."""
+    """Raise ``MaskReadError`` with a one-line reason where ``path`` is a broken link, no file, or
+    not a regular file (a named pipe would block reading forever)."""
     if path.is_symlink() and not path.exists():
         raise MaskReadError(f"{path}: broken link (it points to {os.readlink(path)}, which does not exist)")
-    if not path.is_file():
+    if not path.exists():
         raise MaskReadError(f"{path}: no such file")
+    if path.is_dir():
+        raise MaskReadError(f"{path}: a folder, not an image file")
+    if not path.is_file():
+        raise MaskReadError(f"{path}: not a regular file (a pipe, socket or device)")
 
 
 def read_mask(path: str | os.PathLike, *, foreground: str = "auto", max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, MaskInfo]:

@@ -1,4 +1,5 @@
 import dataclasses
+import os
 import warnings
 from pathlib import Path
 
@@ -189,6 +190,19 @@ def test_bad_files_name_the_file(tmp_path):
     (tmp_path / "empty.png").write_bytes(b"")
     with pytest.raises(MaskReadError, match="empty"):
         rio.read_mask(tmp_path / "empty.png")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_or_folder_with_an_image_name_is_refused_without_reading(tmp_path):
+    # reading a pipe nobody writes to would block the batch forever
+    os.mkfifo(tmp_path / "pipe.png")
+    with pytest.raises(MaskReadError, match="pipe.png: not a regular file"):
+        rio.read_mask(tmp_path / "pipe.png")
+    (tmp_path / "folder.png").mkdir()
+    with pytest.raises(MaskReadError, match="folder.png: a folder"):
+        rio.read_mask(tmp_path / "folder.png")
+    with pytest.raises(MaskReadError, match="gone.png: no such file"):
+        rio.read_mask(tmp_path / "gone.png")
 
 
 def test_list_images_walks_recursively_and_skips_non_images(tmp_path):
