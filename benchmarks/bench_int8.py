@@ -35,23 +35,21 @@ SETTINGS = [(noise, preset, gaps) for noise in (0.0, 1.0) for preset in ("chickp
 
 
 def _core(net):
-    """The U-Net's pass without padding or cropping (tiles are multiples of 16), so FX can trace it."""
+    """The U-Net's pass without padding or cropping (``unet_body``: tiles are multiples of 16),
+    as a module of its own so that FX can trace it."""
     import torch
     import torch.nn.functional as F
+
+    from rootrepair.models.networks import unet_body
 
     class Core(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.stem, self.down, self.up_conv, self.merge, self.head = net.stem, net.down, net.up_conv, net.merge, net.head
+            self.skip, self.stem, self.down, self.up_conv, self.merge, self.head = (
+                net.skip, net.stem, net.down, net.up_conv, net.merge, net.head)
 
         def forward(self, x):
-            feats = [self.stem(x)]
-            for down in self.down:
-                feats.append(down(feats[-1]))
-            y = feats[-1]
-            for k, (up, merge) in enumerate(zip(self.up_conv, self.merge)):
-                y = merge(torch.cat([up(F.interpolate(y, scale_factor=2.0, mode="nearest")), feats[-2 - k]], dim=1))
-            return self.head(y)
+            return unet_body(self, x, lambda up, y: up(F.interpolate(y, scale_factor=2.0, mode="nearest")))
 
     return Core().eval()
 
@@ -96,6 +94,7 @@ def main() -> None:
     from rootrepair.inpaint import InpaintSettings, predict_probability
     from rootrepair.metrics import repair_metrics
     from rootrepair.models.checkpoint import load_generator
+    from rootrepair.models.networks import _pad_to
 
     torch.set_num_threads(2)
     torch.backends.quantized.engine = "x86"
@@ -148,8 +147,7 @@ def main() -> None:
             self.q = q
 
         def forward(self, x):
-            h, w = x.shape[-2:]
-            x = torch.nn.functional.pad(x, (0, (-w) % 16, 0, (-h) % 16))
+            x, h, w = _pad_to(x, 16)
             return self.q(x.contiguous())[..., :h, :w]
 
     settings = InpaintSettings(device="cpu", precision="fp32", runtime="torch")

@@ -80,6 +80,12 @@ def _unet_forward(net: nn.Module, x: torch.Tensor, upsample: Callable) -> torch.
     """The U-Net's pass, shared by ``UNetGenerator`` and ``InferenceUNet``; ``upsample(up, y)``
     runs a decoder level's ``up_conv`` module on ``y`` at twice its resolution."""
     x, h, w = _pad_to(x, 16)
+    return unet_body(net, x, upsample)[..., :h, :w]  # (B, 2, H, W)
+
+
+def unet_body(net: nn.Module, x: torch.Tensor, upsample: Callable) -> torch.Tensor:
+    """``_unet_forward`` on ``x`` whose sides are multiples of 16, without padding or cropping
+    (no branch on the input's size, so ``torch.fx`` can trace it)."""
     feats = [net.stem(x)]  # (B, c0, H, W)
     for down in net.down:
         feats.append(down(feats[-1]))  # (B, c_{i+1}, H / 2^(i+1), W / 2^(i+1))
@@ -89,7 +95,7 @@ def _unet_forward(net: nn.Module, x: torch.Tensor, upsample: Callable) -> torch.
         if net.skip:
             y = torch.cat([y, feats[-2 - k]], dim=1)
         y = merge(y)
-    return net.head(y)[..., :h, :w]  # (B, 2, H, W)
+    return net.head(y)
 
 
 class SasakiCNN(UNetGenerator):
