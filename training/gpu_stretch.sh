@@ -19,6 +19,9 @@
 #   gpu-paper1   the shipped default (base 16) trained further with the paper's batches, as on
 #                the CPU: 8 patches of 128 px from one large mask, lr 5e-5, a fresh root system each draw
 #   gpu-paper4   the same with each pooled root system used for 4 draws
+#   gpu-student16  rootrepair-unet-gpu-compact (base 16) distilled from the default rootrepair-unet-base32
+#                (--teacher; CE 500, teacher 1000): batch 16 of 256 px, lr 1e-4
+#   gpu-student8   rootrepair-unet-fast (base 8) distilled from it the same way
 # with the default model's recipe (unet, cross-entropy + gap cross-entropy 100 + skeleton
 # recall 50, chickpea and fibrous, mix and occlusion gaps, noise, roots enlarged x1-2, at
 # most 3% of apices in a gap). Each run's generator is exported as float16; all of it is
@@ -43,9 +46,12 @@ declare -A ARGS=(
   [base64]="--base 64 --batch 16 --patch 256 --large 1024x512 --lr-g 3e-4 --seed 13"
   [paper1]="--base 16 --batch 8 --patch 128 --large 768x384 --lr-g 5e-5 --seed 41 --patches-per-mask 0 --refresh-every 1"
   [paper4]="--base 16 --batch 8 --patch 128 --large 768x384 --lr-g 5e-5 --seed 42 --patches-per-mask 0 --refresh-every 4"
+  [student16]="--base 16 --batch 16 --patch 256 --large 1024x512 --lr-g 1e-4 --seed 71 --teacher rootrepair-unet-base32 --lambda-teacher 1000 --lambda-ce 500"
+  [student8]="--base 8 --batch 16 --patch 256 --large 1024x512 --lr-g 1e-4 --seed 72 --teacher rootrepair-unet-base32 --lambda-teacher 1000 --lambda-ce 500"
 )
 declare -A INIT=([compact]=${INIT_compact:-rootrepair-unet-gap2-compact} [base32]=${INIT_base32:-} [base32b]=${INIT_base32b:-} [base64]=${INIT_base64:-}
-  [paper1]=${INIT_paper1:-rootrepair-unet-gpu-compact} [paper4]=${INIT_paper4:-rootrepair-unet-gpu-compact})
+  [paper1]=${INIT_paper1:-rootrepair-unet-gpu-compact} [paper4]=${INIT_paper4:-rootrepair-unet-gpu-compact}
+  [student16]=${INIT_student16:-rootrepair-unet-gpu-compact} [student8]=${INIT_student8:-rootrepair-unet-fast})
 for r in $MODELS; do
     extra_r=EXTRA_$r
     init=${INIT[$r]:+--init ${INIT[$r]}}
