@@ -32,9 +32,13 @@ SHOWN = ("rel_comp_diff", "betti0_error", "fp_per_gap_px", "gap_recall", "cldice
 
 
 def training_summary(run: Path) -> dict:
-    """``run``: a run folder, or an exported generator ``NAME.json`` with its log beside it as ``NAME.metrics.jsonl``."""
+    """``run``: a run folder, or an exported generator ``NAME.json`` with its log beside it as ``NAME.metrics.jsonl``
+    (without one, only the variant and steps)."""
     cfg = json.loads((run if run.suffix == ".json" else run / "config.json").read_text())
-    logs = training_log(run)
+    try:
+        logs = training_log(run)
+    except FileNotFoundError:  # a generator without its log (e.g. a shipped model's .json): scores only
+        return {"variant": cfg["variant"], "steps": cfg.get("steps_done", math.nan)}
     last = [e for e in logs if e["step"] > max(e["step"] for e in logs) * 0.5]  # the second half
     out = {"variant": cfg["variant"], "steps": max(e["step"] for e in logs), "train_s": sum(e.get("s_per_step", 0) for e in logs) * cfg["log_every"]}
 

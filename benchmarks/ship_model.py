@@ -67,6 +67,7 @@ def main() -> None:
     ap.add_argument("--notes", type=Path, help="markdown: what helped and why (written by the people who trained it)")
     ap.add_argument("--history", default="", help="how the run started (e.g. from which weights)")
     ap.add_argument("--previous", default=DEFAULT_MODEL, help="the model this one replaces (default: the current default model)")
+    ap.add_argument("--previous-label", help="that model's label in the evaluation (default: 'shipped: PREVIOUS')")
     ap.add_argument("--device-note", default="CPU, 2 cores (this project's development machine)")
     ap.add_argument("--dtype", default="float16", choices=("float16", "int8"), help="how the weights are stored")
     ap.add_argument("--role", default="The default model of `rootrepair inpaint`.", help="the card's first line: what the model is for")
@@ -97,7 +98,7 @@ def main() -> None:
     last = [x for x in logs if "val_ce" in x][-1]
     per_sample = pd.read_csv(args.evaluation.with_name(args.evaluation.stem + "_per_sample.csv"))
     model_label = args.run.stem
-    previous_label = "shipped: " + args.previous if args.previous else ""
+    previous_label = args.previous_label or ("shipped: " + args.previous if args.previous else "")
     losses = f"lambda1 = {card['lambda_ce']:g} (CE)"
     if card.get("lambda_gap", 0) > 0:
         losses += f", {card['lambda_gap']:g} (CE at the gap pixels only, --lambda-gap)"

@@ -44,7 +44,7 @@ def test_models_command_names_every_model_whole_and_marks_the_default():
 
 def test_fast_model_is_half_as_wide_and_joins_pieces_too():
     model, card = load_generator("rootrepair-unet-fast")  # verifies the sha256 of the weights
-    assert card["arch"] == "unet" and card["base"] == 8 and card["teacher"] == "rootrepair-unet-gap2-compact"  # the default when it was distilled
+    assert card["arch"] == "unet" and card["base"] == 8 and card["teacher"] == "rootrepair-unet-base32"  # the default when it was distilled
     assert sum(p.numel() for p in model.parameters()) * 3 < sum(p.numel() for p in load_generator("rootrepair-unet-gpu-compact")[0].parameters())
     mask, _ = rio.read_mask(EXAMPLES / "season" / "plant_01.png")
     crop = mask[200:712, 200:712]
