@@ -32,7 +32,7 @@ EVAL_SEED = 2_000_000
 LEVELS = ("patch", "image")
 SUMMARY_METRICS = (
     "mse", "mse_gaps", "rel_pixel_diff", "rel_comp_diff", "gap_recall", "false_positive_px",
-    "fp_per_gap_px", "betti0_error", "false_joins", "cldice", "length_err", "tips_err", "hull_err",
+    "fp_per_gap_px", "fp_apart_per_gap_px", "betti0_error", "false_joins", "cldice", "length_err", "tips_err", "hull_err",
 )
 
 
@@ -275,7 +275,7 @@ def summary_markdown(summary: pd.DataFrame, cfg: EvalConfig) -> str:
         "`*`: paired t-test of the best network against this method, p < 0.05.",
         "",
     ]
-    cols = ("mse", "mse_gaps", "rel_pixel_diff", "rel_comp_diff", "gap_recall", "fp_per_gap_px", "betti0_error", "false_joins", "cldice", "length_err", "tips_err", "hull_err")
+    cols = ("mse", "mse_gaps", "rel_pixel_diff", "rel_comp_diff", "gap_recall", "fp_per_gap_px", "fp_apart_per_gap_px", "betti0_error", "false_joins", "cldice", "length_err", "tips_err", "hull_err")
     for level, g in summary.groupby("level", sort=False):
         lines += [f"## {level} level", "", "| method | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
         for _, r in g.iterrows():

@@ -14,6 +14,10 @@ Notation: ``Y`` the complete mask, ``X`` the gappy input, ``R`` the repaired bin
 - ``gap_recall``        = |R & Y & ~X| / |Y & ~X|: share of the removed foreground restored
 - ``false_positive_px`` = |R & ~Y|: foreground added where there is none, anywhere
 - ``fp_per_gap_px``     = false_positive_px / |Y & ~X|
+- ``fp_apart_per_gap_px`` = |R & ~Y & ~N(Y)| / |Y & ~X|, N(Y) the 8 neighbours of Y's pixels: the
+  false positives that do not touch the truth (a spurious join, a blob, a lengthened tip),
+  without those on a root's outline (a repair drawn a pixel wider than the root, or a pixel
+  to one side), which are most of ``fp_per_gap_px`` on thin roots
 - ``betti0_error``      = |C(R) - C(Y)|
 - ``false_joins``       = sum over components of R of (number of components of Y it holds pixels of - 1)^+:
   pieces of the truth that a repair wrongly joined (a speck joined to a root, two roots
@@ -28,7 +32,7 @@ import warnings
 import numpy as np
 from scipy import ndimage as ndi
 
-from rootrepair.pixels import foreground_box
+from rootrepair.pixels import foreground_box, grown8
 
 EIGHT = np.ones((3, 3), bool)
 
@@ -100,6 +104,7 @@ def repair_metrics(
         "gap_recall": _safe_ratio((R & missing).sum(), missing.sum()),
         "false_positive_px": float(fp),
         "fp_per_gap_px": _safe_ratio(fp, missing.sum()),
+        "fp_apart_per_gap_px": _safe_ratio(int((R & ~grown8(Y)).sum()), missing.sum()),
         "betti0_error": float(abs(c_r - c_y)),
         "false_joins": float(false_joins(Y, R)),
         "cldice": cldice(R, Y),
@@ -116,4 +121,4 @@ def repair_metrics(
 
 
 # metrics where smaller is better (for choosing the best method and the tests' direction)
-LOWER_IS_BETTER = {"mse", "mse_gaps", "false_positive_px", "fp_per_gap_px", "betti0_error", "false_joins", "length_err", "tips_err", "hull_err"}
+LOWER_IS_BETTER = {"mse", "mse_gaps", "false_positive_px", "fp_per_gap_px", "fp_apart_per_gap_px", "betti0_error", "false_joins", "length_err", "tips_err", "hull_err"}

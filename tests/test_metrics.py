@@ -44,6 +44,19 @@ def test_blobs_are_penalised_everywhere():
     assert m["rel_pixel_diff"] == pytest.approx((5 - 36) / 5)  # worse than no repair
     assert m["rel_comp_diff"] == 0  # one extra component: |2 - 1| before, |2 - 1| after
     assert m["fp_per_gap_px"] == pytest.approx(36 / 5)
+    assert m["fp_apart_per_gap_px"] == pytest.approx(36 / 5)  # the blob touches no root
+
+
+def test_false_positives_on_the_outline_are_told_apart():
+    y, x, g = _case()
+    r = y.copy()
+    r[21, 25:30] = True  # the gap filled two rows wide: 5 px beside the root, touching it
+    r[23, 40] = True  # a pixel two rows below the root: apart from it
+    r[19, 4] = True  # diagonal to the root's end (20, 5): touching it
+    m = repair_metrics(y, x, r, g, traits=False)
+    assert m["false_positive_px"] == 7
+    assert m["fp_per_gap_px"] == pytest.approx(7 / 5)
+    assert m["fp_apart_per_gap_px"] == pytest.approx(1 / 5)
 
 
 def test_trait_errors():
