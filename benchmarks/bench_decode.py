@@ -19,7 +19,7 @@ import pandas as pd
 
 from _common import RESULTS, beats, best_time, chosen_settings, held_out_mask, matmul_seconds, network_runtime, write
 
-SHOWN = ("rel_comp_diff", "betti0_error", "false_joins", "fp_per_gap_px", "gap_recall", "cldice", "length_err", "tips_err")
+SHOWN = ("rel_comp_diff", "betti0_error", "false_joins", "fp_per_gap_px", "fp_apart_per_gap_px", "gap_recall", "cldice", "length_err", "tips_err")
 
 
 def speed() -> str:
@@ -89,7 +89,7 @@ def main() -> None:
         body += (
             f"\n\nImage level, n = {args.n} per setting (held-out evaluation seeds), methods run in `add` mode; "
             f"the network ran on {network_runtime()} (the default here). "
-            "Lower is better for betti0_error, fp_per_gap_px, length_err, tips_err. Per-sample values: "
+            "Lower is better for betti0_error, false_joins, fp_per_gap_px, fp_apart_per_gap_px, length_err, tips_err. Per-sample values: "
             f"`{csv}`.\n\n" + table
         )
     command = "python benchmarks/bench_decode.py" + (f" -n {args.n}" if not args.speed_only else " --speed-only")

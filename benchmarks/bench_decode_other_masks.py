@@ -29,7 +29,7 @@ import numpy as np
 
 from _common import beats, metric_table, network_runtime, write
 
-SHOWN = ("rel_comp_diff", "betti0_error", "false_joins", "fp_per_gap_px", "gap_recall", "length_err", "tips_err")
+SHOWN = ("rel_comp_diff", "betti0_error", "false_joins", "fp_per_gap_px", "fp_apart_per_gap_px", "gap_recall", "length_err", "tips_err")
 
 
 def make_folders(root: Path, n: int) -> dict[str, Path]:
