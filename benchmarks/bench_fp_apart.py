@@ -25,6 +25,7 @@ SHOWN = ("fp_per_gap_px", "fp_apart_per_gap_px", "outline_share", "gap_recall", 
 
 def main() -> None:
     from rootrepair.evaluate import EvalConfig, evaluate
+    from rootrepair.io import list_images
     from rootrepair.models.checkpoint import DEFAULT_MODEL
 
     ap = argparse.ArgumentParser()
@@ -37,7 +38,7 @@ def main() -> None:
     runs = [(f"{p}, {g}" + (", noisy" if noise else ""), dict(preset=p, gaps=g, noise=noise, n=args.n))
             for p, g, noise in chosen_settings(args.settings)]
     if args.real is not None:
-        n_real = len([f for f in args.real.iterdir() if f.suffix.lower() in (".png", ".tif", ".tiff")])
+        n_real = len(list_images(args.real)[0])
         runs.append((f"real ({args.real.name}, n = {n_real}), occlusion", dict(data=str(args.real), gaps="occlusion", n=n_real)))
     rows = []
     for name, kw in runs:
