@@ -138,7 +138,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from rootrepair.errors import RootRepairError
-from rootrepair.pixels import OFFSETS8, argwhere, enclosed, foreground_box, grown8, neighbour_counts, nonzero, skeleton
+from rootrepair.pixels import OFFSETS8, argwhere, enclosed, foreground_box, grown8, neighbour_counts, nonzero, skeleton, thin
 
 EIGHT = np.ones((3, 3), bool)
 DECODERS = ("topology", "threshold")
@@ -449,8 +449,6 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
     pieces it joins within ``reach`` px (the median distance transform on their skeleton),
     widened where the probability exceeds ``high`` to at most their width (area / length).
     """
-    from skimage.morphology import skeletonize
-
     out = np.zeros(mask.shape, bool)
     rest = None if rest_above is None else np.zeros(mask.shape, bool)
     h, w = mask.shape
@@ -469,7 +467,7 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
             if len({int(near[lab == p][0]) for p in joined}) == 1:
                 continue
         m = mask[r0:r1, c0:c1]
-        skel = skeletonize(m)
+        skel = thin(m)
         framed = np.zeros((m.shape[0] + 2, m.shape[1] + 2), bool)  # background beyond the window (np.pad costs more)
         framed[1:-1, 1:-1] = m
         edt = ndi.distance_transform_edt(framed)[1:-1, 1:-1]
@@ -589,15 +587,13 @@ def _band(sub, own, p_win, path, dist, roots, roots_skel, high) -> np.ndarray:
 def _widened(mask: np.ndarray, own: np.ndarray, window: tuple[int, int, int, int], margin: int):
     """The region ``own`` (a crop of ``mask`` at ``window``) with the skeleton and distance
     transform of the window widened by ``margin`` px: (region, skeleton, edt) on the widened window."""
-    from skimage.morphology import skeletonize
-
     r0, r1, c0, c1 = window
     h, w = mask.shape
     R0, R1, C0, C1 = max(r0 - margin, 0), min(r1 + margin, h), max(c0 - margin, 0), min(c1 + margin, w)
     m = mask[R0:R1, C0:C1]
     region = np.zeros(m.shape, bool)
     region[r0 - R0 : r1 - R0, c0 - C0 : c1 - C0] = own
-    return region, skeletonize(m), ndi.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
+    return region, thin(m), ndi.distance_transform_edt(np.pad(m, 1))[1:-1, 1:-1]
 
 
 def _a_root_ends_at(region: np.ndarray, skel: np.ndarray, edt: np.ndarray) -> bool:
@@ -1257,8 +1253,6 @@ def _a_puncture(mask: np.ndarray, holes: np.ndarray, k: int, sl: tuple[slice, sl
     the largest half width of the root with the hole filled, inside the hole, is at most
     ``PUNCTURE_WIDTH_RATIO`` times the root's median half width on its skeleton between
     that half width + 2 and 3 times it + 6 px away from the hole."""
-    from skimage.morphology import skeletonize
-
     h, w = mask.shape
     reach = 12  # first a window just wide enough for a thin root's ring, widened for a thick one
     while True:
@@ -1275,7 +1269,7 @@ def _a_puncture(mask: np.ndarray, holes: np.ndarray, k: int, sl: tuple[slice, sl
             break
         reach = need
     away = ndi.distance_transform_edt(~hole)
-    ring = skeletonize(root) & (away >= widest + 2) & (away <= 3 * widest + 6)
+    ring = thin(root) & (away >= widest + 2) & (away <= 3 * widest + 6)
     if not ring.any():
         return False
     filled[1:-1, 1:-1] = root
@@ -1336,9 +1330,7 @@ def _the_root_beside(m: np.ndarray, region: np.ndarray) -> np.ndarray | None:
 def _wide_enough(root: np.ndarray) -> bool:
     """Whether ``root`` is at least ``NOTCH_MIN_WIDTH`` px wide (its area per skeleton pixel):
     a 1-px root is not."""
-    from skimage.morphology import skeletonize
-
-    return bool(root.sum() >= NOTCH_MIN_WIDTH * skeletonize(root).sum())
+    return bool(root.sum() >= NOTCH_MIN_WIDTH * thin(root).sum())
 
 
 def _overlapping_groups(boxes: np.ndarray, cell: int) -> list[np.ndarray]:

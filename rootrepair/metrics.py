@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 from scipy import ndimage as ndi
 
-from rootrepair.pixels import foreground_box, grown8
+from rootrepair.pixels import foreground_box, grown8, thin
 
 EIGHT = np.ones((3, 3), bool)
 
@@ -49,9 +49,7 @@ def _safe_ratio(num: float, den: float) -> float:
 
 
 def cldice(pred: np.ndarray, truth: np.ndarray) -> float:
-    from skimage.morphology import skeletonize
-
-    sp, st = skeletonize(pred), skeletonize(truth)
+    sp, st = thin(pred), thin(truth)
     tp = _safe_ratio((sp & truth).sum(), sp.sum())
     ts = _safe_ratio((st & pred).sum(), st.sum())
     if not (tp + ts) or np.isnan(tp) or np.isnan(ts):

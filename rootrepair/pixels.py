@@ -70,20 +70,78 @@ def enclosed(labels: np.ndarray, n: int) -> np.ndarray:
     return inside
 
 
+# Zhang and Suen's thinning as scikit-image's ``skeletonize`` does it: a pixel's 8 neighbours
+# (north-west 1, north 2, north-east 4, east 8, south-east 16, south 32, south-west 64,
+# west 128) give a code; the pixel goes in the first sub-iteration where the table says 1
+# or 3, in the second where it says 2 or 3 (scikit-image's table, checked pixel for pixel
+# against its output in the tests)
+_THIN_TABLE = np.zeros(256, np.uint8)
+_THIN_TABLE[[3, 6, 11, 12, 14, 131, 134, 143, 159, 161, 194, 198, 207, 227, 231, 243]] = 1
+_THIN_TABLE[[24, 26, 56, 62, 63, 96, 104, 108, 126, 176, 192, 224, 248, 249, 252]] = 2
+_THIN_TABLE[[7, 10, 15, 28, 30, 31, 40, 60, 112, 120, 124, 130, 135, 160, 193, 195, 199, 225, 240, 241]] = 3
+_THIN_GOES = (np.isin(_THIN_TABLE, (1, 3)), np.isin(_THIN_TABLE, (2, 3)))
+_THIN_SEEN_MAX_PX = 2**25  # above this, the pixels to look at are deduplicated by sorting, not an index grid
+
+
+def thin(mask: np.ndarray) -> np.ndarray:
+    """``skimage.morphology.skeletonize(mask)`` (Zhang and Suen's thinning): the same pixels, faster.
+
+    scikit-image scans every pixel of the image in each of the two sub-iterations until
+    nothing changes. A pixel can only go when its neighbourhood has changed since it was
+    last looked at, so after the first scan only the pixels beside those that just went
+    are looked at again (4-5x faster on a root mask, which thins for many rounds while
+    its border is a small share of it).
+    """
+    mask = np.asarray(mask, bool)
+    if mask.ndim != 2:
+        raise ValueError(f"a 2-D array is needed, got shape {mask.shape}")
+    h, w = mask.shape
+    if not mask.any():
+        return np.zeros((h, w), bool)
+    W = w + 2
+    img = np.zeros((h + 2) * W, np.uint8)  # a 1-px frame of background: no edge cases
+    img.reshape(h + 2, W)[1:-1, 1:-1] = mask
+    steps = np.array([-W - 1, -W, -W + 1, 1, W + 1, W, W - 1, -1], np.intp)  # in the code's bit order
+    seen = np.zeros(img.size, np.int32) if img.size <= _THIN_SEEN_MAX_PX else None
+    look = np.flatnonzero(img)
+    which, idle = 0, 0
+    while idle < 2 and len(look):  # two sub-iterations in a row removed nothing: done
+        code = img[look + steps[0]].copy()
+        for bit in range(1, 8):
+            code |= img[look + steps[bit]] << bit
+        goes = _THIN_GOES[which][code]
+        which ^= 1
+        movable = _THIN_TABLE[code] != 0  # 0: stays whatever the sub-iteration, until a neighbour goes
+        if not goes.any():
+            idle += 1
+            look = look[movable]
+            continue
+        idle = 0
+        gone = look[goes]
+        img[gone] = 0
+        beside = (gone[:, None] + steps[None, :]).ravel()
+        look = np.concatenate([look[movable & ~goes], beside[img[beside] == 1]])
+        if seen is None:
+            look = np.unique(look)
+        else:
+            order = np.arange(len(look), dtype=np.int32)
+            seen[look] = order
+            look = look[seen[look] == order]
+    return img.reshape(h + 2, W)[1:-1, 1:-1].astype(bool)
+
+
 def skeleton(mask: np.ndarray) -> np.ndarray:
-    """``skimage.morphology.skeletonize`` of ``mask``, taken on the box around its foreground.
+    """``thin`` (``skimage.morphology.skeletonize``) of ``mask``, taken on the box around its foreground.
 
     The same pixels (thinning looks at 3 x 3 neighbourhoods, and the box keeps a 1-px
     background margin wherever the image has one), in the time of the box: a root mask's
     foreground often spans half the image or less.
     """
-    from skimage.morphology import skeletonize
-
     mask = np.asarray(mask, bool)
     out = np.zeros(mask.shape, bool)
     box = foreground_box(mask, 1)
     if box is not None:
-        out[box] = skeletonize(mask[box])
+        out[box] = thin(mask[box])
     return out
 
 

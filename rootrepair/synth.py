@@ -300,7 +300,8 @@ def add_segmentation_noise(mask: np.ndarray, rng: np.random.Generator, strength:
     """
     from scipy import ndimage as ndi
     from skimage.draw import disk, line
-    from skimage.morphology import skeletonize
+
+    from rootrepair.pixels import thin
 
     mask = np.asarray(mask, bool)
     if strength <= 0 or not mask.any():
@@ -316,7 +317,7 @@ def add_segmentation_noise(mask: np.ndarray, rng: np.random.Generator, strength:
     signed = np.where(mask, inside - 0.5, 0.5 - outside)
     field = ndi.gaussian_filter(rng.standard_normal(mask.shape).astype(np.float32), 2.0)
     field *= 0.7 * strength / max(float(field.std()), 1e-6)
-    out = (signed + field > 0) | skeletonize(mask)
+    out = (signed + field > 0) | thin(mask)
     edge = np.argwhere(mask & (inside <= 1.0))
     if len(edge):
         for r, c in edge[rng.integers(len(edge), size=count(12))]:

@@ -308,11 +308,9 @@ def limit_apex_gaps(
     to ``rate``. ``skeleton``: Y's skeleton, when the caller has it. Returns (X, gap, share
     of apices in a gap before the limit).
     """
-    from skimage.morphology import skeletonize
-
     from rootrepair.decode import end_points
 
-    apices = end_points(skeletonize(Y) if skeleton is None else skeleton)
+    apices = end_points(thin(Y) if skeleton is None else skeleton)
     if not len(apices):
         return X, gap, 0.0
     labels, _ = ndi.label(gap)
@@ -341,9 +339,7 @@ def make_batch(
     X, gap = make_gaps(Y, kinds[int(rng.integers(len(kinds)))], rng)
     skel = None
     if cfg.apex_gap_rate < 1.0 or cfg.topology_loss != "none":
-        from skimage.morphology import skeletonize
-
-        skel = skeletonize(Y)  # once, for the apex limit and the topology loss
+        skel = thin(Y)  # once, for the apex limit and the topology loss
     if cfg.apex_gap_rate < 1.0:
         X, gap, _ = limit_apex_gaps(Y, X, gap, cfg.apex_gap_rate, rng, skeleton=skel)
     origins = choose_tiles(Y, cfg.patch, k, rng)

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from rootrepair.pixels import argwhere, nonzero
+from rootrepair import pixels
+from rootrepair.pixels import argwhere, nonzero, thin
 
 
 def test_nonzero_gives_rows_and_columns_in_row_major_order():
@@ -27,3 +28,42 @@ def test_nonzero_and_argwhere_match_numpy(shape):
 def test_nonzero_refuses_other_than_two_dimensions():
     with pytest.raises(ValueError):
         nonzero(np.ones(3, bool))
+
+
+def test_thin_keeps_what_is_already_thin_and_takes_nothing_from_nothing():
+    line = np.zeros((5, 9), bool)
+    line[2, 1:8] = True  # a 1-px line: every pixel is needed
+    assert np.array_equal(thin(line), line)
+    diagonal = np.eye(6, dtype=bool)
+    assert np.array_equal(thin(diagonal), diagonal)
+    dot = np.zeros((3, 3), bool)
+    dot[1, 1] = True
+    assert np.array_equal(thin(dot), dot)
+    assert not thin(np.zeros((4, 4), bool)).any()
+    assert thin(np.zeros((0, 5), bool)).shape == (0, 5)
+    with pytest.raises(ValueError):
+        thin(np.ones((2, 2, 2), bool))
+
+
+def test_thin_takes_a_thick_bar_down_to_one_pixel_rows_middle():
+    bar = np.zeros((9, 20), bool)
+    bar[3:6, 2:18] = True  # 3 rows: the middle row (4) is the skeleton away from the ends
+    skel = thin(bar)
+    assert skel[4, 5:15].all() and not skel[3, 5:15].any() and not skel[5, 5:15].any()
+    assert not (skel & ~bar).any()
+
+
+@pytest.mark.parametrize("dedupe_by_sorting", [False, True])
+def test_thin_is_scikit_images_skeletonize_pixel_for_pixel(monkeypatch, dedupe_by_sorting):
+    from skimage.morphology import skeletonize
+
+    from rootrepair.synth import add_segmentation_noise, generate_root_system, get_preset
+
+    if dedupe_by_sorting:
+        monkeypatch.setattr(pixels, "_THIN_SEEN_MAX_PX", 0)
+    rng = np.random.default_rng(7)
+    masks = [rng.random(tuple(rng.integers(1, 40, 2))) < rng.uniform(0.05, 0.97) for _ in range(300)]
+    root = generate_root_system(get_preset("fibrous"), 11).mask[:600, :500]
+    masks += [root, add_segmentation_noise(root, np.random.default_rng(3)), ~root[:200, :200]]
+    for m in masks:
+        assert np.array_equal(thin(m), skeletonize(m))

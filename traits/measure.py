@@ -14,9 +14,9 @@ How each trait is measured (units: pixels unless ``px_size_mm`` is given):
   roots enclose small pockets too, and filling them merges the two roots' skeletons (on
   fibrous systems the length error against the truth went from -6.4% to -7.2% with holes
   up to 4 px filled; ``python benchmarks/bench_traits_truth.py``).
-- The skeleton (scikit-image ``skeletonize``) is turned into a pixel graph
-  (``_graph.py``: skan's decomposition in scipy alone, so a new process spends no
-  time compiling or loading numba).
+- The skeleton (Zhang and Suen's thinning, scikit-image's ``skeletonize`` pixel for
+  pixel, ``rootrepair.pixels.thin``) is turned into a pixel graph (``_graph.py``: skan's
+  decomposition in scipy alone, so a new process spends no time compiling or loading numba).
   Spurs — branches from a junction to an end point shorter than ``spur_factor`` times
   the root diameter at the junction (and never shorter than ``min_spur_px``) — are
   pruned, up to three rounds, because a wide root's skeleton sprouts short spurs at
@@ -62,7 +62,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from rootrepair.errors import RootRepairError
-from rootrepair.pixels import argwhere, enclosed, foreground_box, grown8, neighbour_counts, nonzero
+from rootrepair.pixels import argwhere, enclosed, foreground_box, grown8, neighbour_counts, nonzero, thin
 
 EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -234,9 +234,7 @@ def _prune_spurs(skeleton: np.ndarray, diameter_at, settings: TraitSettings):
         r, c = skel.coordinates[pixels].astype(int).T
         skeleton[r, c] = False
         # a pruned junction may leave a 2-px stub; thin again so the graph stays clean
-        from skimage.morphology import skeletonize
-
-        skeleton = skeletonize(skeleton)
+        skeleton = thin(skeleton)
     return skeleton, None
 
 
@@ -341,8 +339,6 @@ def analyse_skeleton(mask: np.ndarray, settings: TraitSettings = TraitSettings()
     mask : (M, N) array-like of bool
     settings : TraitSettings
     """
-    from skimage.morphology import skeletonize
-
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise RootRepairError(f"mask must be 2-D, got shape {mask.shape}")
@@ -355,7 +351,7 @@ def analyse_skeleton(mask: np.ndarray, settings: TraitSettings = TraitSettings()
     mask = mask[box]
     mask, labels, n = _remove_specks(_holes_filled(mask, settings.fill_holes_px), settings.min_component_px)
     diameter_at = _inscribed_diameter(mask)
-    skeleton = skeletonize(mask)
+    skeleton = thin(mask)
     skeleton, skel = _prune_spurs(skeleton, diameter_at, settings)
     empty2 = np.empty((0, 2), dtype=int)
     linked = _linked(skeleton)
