@@ -413,8 +413,8 @@ def write_manifest(out_dir: Path, name: str, header: dict, entries: list[dict]) 
 
 
 def _import_decoder() -> None:
+    import skimage.draw  # noqa: F401
     import skimage.graph  # noqa: F401
-    import skimage.morphology  # noqa: F401
 
 
 def repair_folder(

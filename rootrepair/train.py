@@ -47,6 +47,7 @@ from rootrepair.gaps import GAP_KINDS, make_gaps
 from rootrepair.models.device import resolve_device
 from rootrepair.models.checkpoint import load_training_state, save_generator, save_training_state
 from rootrepair.models.networks import VARIANT_ARCH, build_model, foreground_probability
+from rootrepair.pixels import thin
 
 VARIANTS = tuple(VARIANT_ARCH)
 TRAIN_SEED_LIMIT = 1_000_000  # training draws root seeds below this; evaluation uses seeds above
