@@ -41,6 +41,7 @@ def test_thin_keeps_what_is_already_thin_and_takes_nothing_from_nothing():
     assert np.array_equal(thin(dot), dot)
     assert not thin(np.zeros((4, 4), bool)).any()
     assert thin(np.zeros((0, 5), bool)).shape == (0, 5)
+    assert np.array_equal(pixels._thin_border(line), line) and not pixels._thin_border(np.zeros((4, 4), bool)).any()
     with pytest.raises(ValueError):
         thin(np.ones((2, 2, 2), bool))
 
@@ -48,22 +49,25 @@ def test_thin_keeps_what_is_already_thin_and_takes_nothing_from_nothing():
 def test_thin_takes_a_thick_bar_down_to_one_pixel_rows_middle():
     bar = np.zeros((9, 20), bool)
     bar[3:6, 2:18] = True  # 3 rows: the middle row (4) is the skeleton away from the ends
-    skel = thin(bar)
-    assert skel[4, 5:15].all() and not skel[3, 5:15].any() and not skel[5, 5:15].any()
-    assert not (skel & ~bar).any()
+    for skel in (thin(bar), pixels._thin_border(bar)):
+        assert skel[4, 5:15].all() and not skel[3, 5:15].any() and not skel[5, 5:15].any()
+        assert not (skel & ~bar).any()
 
 
-@pytest.mark.parametrize("dedupe_by_sorting", [False, True])
-def test_thin_is_scikit_images_skeletonize_pixel_for_pixel(monkeypatch, dedupe_by_sorting):
+@pytest.mark.parametrize("route", ["as chosen", "own", "own, sorting"])
+def test_thin_is_scikit_images_skeletonize_pixel_for_pixel(monkeypatch, route):
     from skimage.morphology import skeletonize
 
     from rootrepair.synth import add_segmentation_noise, generate_root_system, get_preset
 
-    if dedupe_by_sorting:
+    if route != "as chosen":
+        monkeypatch.setattr(pixels, "THIN_OWN_MIN_PX", 0)  # the border-following thinning even on small masks
+    if route == "own, sorting":
         monkeypatch.setattr(pixels, "_THIN_SEEN_MAX_PX", 0)
     rng = np.random.default_rng(7)
     masks = [rng.random(tuple(rng.integers(1, 40, 2))) < rng.uniform(0.05, 0.97) for _ in range(300)]
     root = generate_root_system(get_preset("fibrous"), 11).mask[:600, :500]
     masks += [root, add_segmentation_noise(root, np.random.default_rng(3)), ~root[:200, :200]]
+    assert root.size >= pixels.THIN_OWN_MIN_PX  # the default route takes its own way on these
     for m in masks:
         assert np.array_equal(thin(m), skeletonize(m))
