@@ -56,10 +56,12 @@ def main() -> None:
     import rootrepair.traits.measure as meas
     from rootrepair.pixels import foreground_box
 
-    ours = pix.thin
+    ours, ours_again = pix.thin, pix.thin_again
 
     def use(fn):  # every module that thins looks the function up at call time
         pix.thin = dec.thin = meas.thin = fn
+        # after pruning, ours looks only beside the pruned pixels; scikit-image thins it all again
+        meas.thin_again = ours_again if fn is ours else (lambda skel, rows, cols: fn(skel))
 
     sets = _masks()
     boxes = {k: [m[foreground_box(m, 1)] for m in ms] for k, ms in sets.items()}

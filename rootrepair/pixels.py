@@ -106,8 +106,19 @@ def thin(mask: np.ndarray) -> np.ndarray:
 
 
 
-def _thin_border(mask: np.ndarray) -> np.ndarray:
-    """``thin`` of a 2-D bool mask by looking again only at the pixels beside those that went."""
+def thin_again(skeleton: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``thin(skeleton)`` where ``skeleton`` is ``thin``'s output less the pixels at
+    (``rows``, ``cols``): thinning stopped where no pixel could go, so only the neighbours
+    of those pixels can go now, and only they are looked at (not the whole skeleton)."""
+    skeleton = np.asarray(skeleton, bool)
+    if skeleton.size < THIN_OWN_MIN_PX or not len(rows):
+        return thin(skeleton)
+    return _thin_border(skeleton, (np.asarray(rows, np.intp), np.asarray(cols, np.intp)))
+
+
+def _thin_border(mask: np.ndarray, changed: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """``thin`` of a 2-D bool mask by looking again only at the pixels beside those that went;
+    with ``changed`` (rows, cols), first only at those pixels' neighbours (``thin_again``)."""
     h, w = mask.shape
     if not mask.any():
         return np.zeros((h, w), bool)
@@ -116,7 +127,12 @@ def _thin_border(mask: np.ndarray) -> np.ndarray:
     img.reshape(h + 2, W)[1:-1, 1:-1] = mask
     steps = np.array([-W - 1, -W, -W + 1, 1, W + 1, W, W - 1, -1], np.intp)  # in the code's bit order
     seen = np.zeros(img.size, np.int32) if img.size <= _THIN_SEEN_MAX_PX else None
-    look = np.flatnonzero(img)
+    if changed is None:
+        look = np.flatnonzero(img)
+    else:
+        at = (changed[0] + 1) * W + changed[1] + 1
+        look = np.unique((at[:, None] + steps[None, :]).ravel())
+        look = look[img[look] == 1]
     which, idle = 0, 0
     while idle < 2 and len(look):  # two sub-iterations in a row removed nothing: done
         code = img[look + steps[0]].copy()

@@ -71,3 +71,27 @@ def test_thin_is_scikit_images_skeletonize_pixel_for_pixel(monkeypatch, route):
     assert root.size >= pixels.THIN_OWN_MIN_PX  # the default route takes its own way on these
     for m in masks:
         assert np.array_equal(thin(m), skeletonize(m))
+
+
+@pytest.mark.parametrize("own_route", [False, True])
+def test_thin_again_after_removing_pixels_is_thin_of_what_is_left(monkeypatch, own_route):
+    from skimage.morphology import skeletonize
+
+    if own_route:
+        monkeypatch.setattr(pixels, "THIN_OWN_MIN_PX", 0)
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        m = rng.random(tuple(rng.integers(2, 40, 2))) < rng.uniform(0.05, 0.95)
+        skel = thin(m)
+        pts = np.argwhere(skel)
+        gone = pts[rng.random(len(pts)) < rng.uniform(0.02, 0.5)]
+        skel[gone[:, 0], gone[:, 1]] = False
+        assert np.array_equal(pixels.thin_again(skel, gone[:, 0], gone[:, 1]), skeletonize(skel))
+
+
+def test_thin_again_leaves_a_cut_line_as_two_lines():
+    line = np.zeros((5, 12), bool)
+    line[2, 1:11] = True  # 1 px wide: every pixel needed, before and after the cut
+    line[2, 5] = False
+    out = pixels.thin_again(line, np.array([2]), np.array([5]))
+    assert out[2, 1:5].all() and out[2, 6:11].all() and out.sum() == 9

@@ -62,7 +62,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from rootrepair.errors import RootRepairError
-from rootrepair.pixels import argwhere, enclosed, foreground_box, grown8, neighbour_counts, nonzero, thin
+from rootrepair.pixels import argwhere, enclosed, foreground_box, grown8, neighbour_counts, nonzero, thin, thin_again
 
 EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -234,7 +234,7 @@ def _prune_spurs(skeleton: np.ndarray, diameter_at, settings: TraitSettings):
         r, c = skel.coordinates[pixels].astype(int).T
         skeleton[r, c] = False
         # a pruned junction may leave a 2-px stub; thin again so the graph stays clean
-        skeleton = thin(skeleton)
+        skeleton = thin_again(skeleton, r, c)
     return skeleton, None
 
 
@@ -364,13 +364,9 @@ def analyse_skeleton(mask: np.ndarray, settings: TraitSettings = TraitSettings()
             pixel_length *= _smoothed_length(skel) / chain
         degrees = skel.degrees
         tips = coords[degrees == 1]
-        junction_img = np.zeros_like(skeleton)
-        jr, jc = coords[degrees >= 3].T
-        junction_img[jr, jc] = True
-        jl, nj = ndi.label(junction_img, structure=EIGHT)
         # one point per junction cluster: the cluster pixel nearest its mean position
         jcoords = coords[degrees >= 3]
-        cluster = jl[jcoords[:, 0], jcoords[:, 1]] - 1
+        cluster, nj = _clusters8(jcoords)
         counts = np.bincount(cluster, minlength=nj)
         mean_r = np.bincount(cluster, jcoords[:, 0], minlength=nj) / np.maximum(counts, 1)
         mean_c = np.bincount(cluster, jcoords[:, 1], minlength=nj) / np.maximum(counts, 1)
@@ -407,6 +403,30 @@ def analyse_skeleton(mask: np.ndarray, settings: TraitSettings = TraitSettings()
         hull=hull + offset if len(hull) else hull,
         hull_area=hull_area,
     )
+
+
+def _clusters8(points: np.ndarray) -> tuple[np.ndarray, int]:
+    """The 8-connected groups of ``points`` ((K, 2) pixels in row-major order): each point's
+    group, numbered as ``ndi.label`` numbers them (by each group's first pixel in row-major
+    order), and their number; from the points' own neighbour pairs, not a labelling of the
+    whole image (the junction pixels are a few hundred of its millions)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    k = len(points)
+    if not k:
+        return np.zeros(0, np.int64), 0
+    w = int(points[:, 1].max()) + 2  # a column of slack: no step wraps round to the next row
+    flat = points[:, 0].astype(np.int64) * w + points[:, 1]
+    pairs = []
+    for dr, dc in ((0, 1), (1, -1), (1, 0), (1, 1)):
+        target = flat + dr * w + dc
+        at = np.minimum(np.searchsorted(flat, target), k - 1)
+        hit = flat[at] == target
+        pairs.append(np.stack([np.flatnonzero(hit), at[hit]], axis=1))
+    a, b = np.concatenate(pairs).T
+    n, group = connected_components(coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(k, k)), directed=False)
+    return group.astype(np.int64), int(n)
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
