@@ -81,7 +81,6 @@ _THIN_TABLE[[24, 26, 56, 62, 63, 96, 104, 108, 126, 176, 192, 224, 248, 249, 252
 _THIN_TABLE[[7, 10, 15, 28, 30, 31, 40, 60, 112, 120, 124, 130, 135, 160, 193, 195, 199, 225, 240, 241]] = 3
 _THIN_GOES = (np.isin(_THIN_TABLE, (1, 3)), np.isin(_THIN_TABLE, (2, 3)))
 THIN_OWN_MIN_PX = 2**17  # about 360 x 360: below, scikit-image's thinning is faster (the crossover on root windows here)
-_THIN_SEEN_MAX_PX = 2**25  # above this, the pixels to look at are deduplicated by sorting, not an index grid
 
 
 def thin(mask: np.ndarray) -> np.ndarray:
@@ -125,7 +124,6 @@ def _thin_border(mask: np.ndarray, changed: tuple[np.ndarray, np.ndarray] | None
     img = np.zeros((h + 2) * W, np.uint8)  # a 1-px frame of background: no edge cases
     img.reshape(h + 2, W)[1:-1, 1:-1] = mask
     steps = np.array([-W - 1, -W, -W + 1, 1, W + 1, W, W - 1, -1], np.intp)  # in the code's bit order
-    seen = np.zeros(img.size, np.int32) if img.size <= _THIN_SEEN_MAX_PX else None
     if changed is None:
         look = np.flatnonzero(img)
     else:
@@ -147,14 +145,13 @@ def _thin_border(mask: np.ndarray, changed: tuple[np.ndarray, np.ndarray] | None
         idle = 0
         gone = look[goes]
         img[gone] = 0
+        kept = look[movable & ~goes]
         beside = (gone[:, None] + steps[None, :]).ravel()
-        look = np.concatenate([look[movable & ~goes], beside[img[beside] == 1]])
-        if seen is None:
-            look = np.unique(look)
-        else:
-            order = np.arange(len(look), dtype=np.int32)
-            seen[look] = order
-            look = look[seen[look] == order]
+        beside = beside[img[beside] == 1]
+        img[kept] = 2  # marked: a pixel beside one that went and kept anyway is looked at once
+        beside = np.unique(beside[img[beside] == 1])  # sorting only the new ones, a few per pixel gone
+        img[kept] = 1
+        look = np.concatenate([kept, beside])
     return img.reshape(h + 2, W)[1:-1, 1:-1].astype(bool)
 
 

@@ -54,7 +54,7 @@ def test_thin_takes_a_thick_bar_down_to_one_pixel_rows_middle():
         assert not (skel & ~bar).any()
 
 
-@pytest.mark.parametrize("route", ["as chosen", "own", "own, sorting"])
+@pytest.mark.parametrize("route", ["as chosen", "own"])
 def test_thin_is_scikit_images_skeletonize_pixel_for_pixel(monkeypatch, route):
     from skimage.morphology import skeletonize
 
@@ -62,8 +62,6 @@ def test_thin_is_scikit_images_skeletonize_pixel_for_pixel(monkeypatch, route):
 
     if route != "as chosen":
         monkeypatch.setattr(pixels, "THIN_OWN_MIN_PX", 0)  # the border-following thinning even on small masks
-    if route == "own, sorting":
-        monkeypatch.setattr(pixels, "_THIN_SEEN_MAX_PX", 0)
     rng = np.random.default_rng(7)
     masks = [rng.random(tuple(rng.integers(1, 40, 2))) < rng.uniform(0.05, 0.97) for _ in range(300)]
     root = generate_root_system(get_preset("fibrous"), 11).mask[:600, :500]
