@@ -89,10 +89,10 @@ def thin(mask: np.ndarray) -> np.ndarray:
     scikit-image scans every pixel of the image in each of the two sub-iterations until
     nothing changes. A pixel can only go when its neighbourhood has changed since it was
     last looked at, so after the first scan ``_thin_border`` looks again only at the
-    pixels beside those that just went (3-5x faster on the box of a 2500 x 1000 root mask,
+    pixels beside those that just went (2-4x faster on the box of a 2500 x 1000 root mask,
     which thins for many rounds while its border is a small share of it). Below
     ``THIN_OWN_MIN_PX`` pixels scikit-image's scan costs less than that bookkeeping
-    (0.04 against 0.56 ms on a 40 x 40 window) and is used (``benchmarks/results/thin_speed.md``).
+    (0.04 against 0.6 ms on a 40 x 40 window) and is used (``benchmarks/results/thin_speed.md``).
     """
     mask = np.asarray(mask, bool)
     if mask.ndim != 2:
