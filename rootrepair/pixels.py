@@ -81,6 +81,7 @@ _THIN_TABLE[[24, 26, 56, 62, 63, 96, 104, 108, 126, 176, 192, 224, 248, 249, 252
 _THIN_TABLE[[7, 10, 15, 28, 30, 31, 40, 60, 112, 120, 124, 130, 135, 160, 193, 195, 199, 225, 240, 241]] = 3
 _THIN_GOES = (np.isin(_THIN_TABLE, (1, 3)), np.isin(_THIN_TABLE, (2, 3)))
 THIN_OWN_MIN_PX = 2**17  # about 360 x 360: below, scikit-image's thinning is faster (the crossover on root windows here)
+THIN_OWN_MAX_SHARE = 0.08  # ... and above this share of foreground (2-5% on root masks' boxes; 10% was the crossover on noise and blobs)
 
 
 def thin(mask: np.ndarray) -> np.ndarray:
@@ -92,12 +93,15 @@ def thin(mask: np.ndarray) -> np.ndarray:
     pixels beside those that just went (2-4x faster on the box of a 2500 x 1000 root mask,
     which thins for many rounds while its border is a small share of it). Below
     ``THIN_OWN_MIN_PX`` pixels scikit-image's scan costs less than that bookkeeping
-    (0.04 against 0.6 ms on a 40 x 40 window) and is used (``benchmarks/results/thin_speed.md``).
+    (0.04 against 0.6 ms on a 40 x 40 window) and is used (``benchmarks/results/thin_speed.md``);
+    so it is where more than ``THIN_OWN_MAX_SHARE`` of the pixels are foreground: most of
+    them change in every round, and looking at each one costs more than scanning all (3x
+    more on blobs covering 20%), and about 30 bytes each against scikit-image's 2 a pixel.
     """
     mask = np.asarray(mask, bool)
     if mask.ndim != 2:
         raise ValueError(f"a 2-D array is needed, got shape {mask.shape}")
-    if mask.size < THIN_OWN_MIN_PX:
+    if mask.size < THIN_OWN_MIN_PX or np.count_nonzero(mask) > THIN_OWN_MAX_SHARE * mask.size:
         from skimage.morphology import skeletonize
 
         return skeletonize(mask) if mask.size else mask.copy()
@@ -109,7 +113,7 @@ def thin_again(skeleton: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.n
     (``rows``, ``cols``): thinning stopped where no pixel could go, so only the neighbours
     of those pixels can go now, and only they are looked at (not the whole skeleton)."""
     skeleton = np.asarray(skeleton, bool)
-    if skeleton.size < THIN_OWN_MIN_PX or not len(rows):
+    if skeleton.size < THIN_OWN_MIN_PX or not len(rows) or np.count_nonzero(skeleton) > THIN_OWN_MAX_SHARE * skeleton.size:
         return thin(skeleton)
     return _thin_border(skeleton, (np.asarray(rows, np.intp), np.asarray(cols, np.intp)))
 

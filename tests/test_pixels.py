@@ -54,19 +54,23 @@ def test_thin_takes_a_thick_bar_down_to_one_pixel_rows_middle():
         assert not (skel & ~bar).any()
 
 
-@pytest.mark.parametrize("route", ["as chosen", "own"])
+@pytest.mark.parametrize("route", ["as chosen", "own", "scikit-image's above the foreground share"])
 def test_thin_is_scikit_images_skeletonize_pixel_for_pixel(monkeypatch, route):
     from skimage.morphology import skeletonize
 
     from rootrepair.synth import add_segmentation_noise, generate_root_system, get_preset
 
-    if route != "as chosen":
-        monkeypatch.setattr(pixels, "THIN_OWN_MIN_PX", 0)  # the border-following thinning even on small masks
+    if route == "own":  # the border-following thinning even on small or dense masks
+        monkeypatch.setattr(pixels, "THIN_OWN_MIN_PX", 0)
+        monkeypatch.setattr(pixels, "THIN_OWN_MAX_SHARE", 1.0)
+    if route.startswith("scikit"):
+        monkeypatch.setattr(pixels, "THIN_OWN_MAX_SHARE", 0.0)
     rng = np.random.default_rng(7)
     masks = [rng.random(tuple(rng.integers(1, 40, 2))) < rng.uniform(0.05, 0.97) for _ in range(300)]
     root = generate_root_system(get_preset("fibrous"), 11).mask[:600, :500]
     masks += [root, add_segmentation_noise(root, np.random.default_rng(3)), ~root[:200, :200]]
-    assert root.size >= pixels.THIN_OWN_MIN_PX  # the default route takes its own way on these
+    if route == "as chosen":  # which takes its own way on the root mask
+        assert root.size >= pixels.THIN_OWN_MIN_PX and root.sum() <= pixels.THIN_OWN_MAX_SHARE * root.size
     for m in masks:
         assert np.array_equal(thin(m), skeletonize(m))
 
@@ -77,6 +81,7 @@ def test_thin_again_after_removing_pixels_is_thin_of_what_is_left(monkeypatch, o
 
     if own_route:
         monkeypatch.setattr(pixels, "THIN_OWN_MIN_PX", 0)
+        monkeypatch.setattr(pixels, "THIN_OWN_MAX_SHARE", 1.0)
     rng = np.random.default_rng(5)
     for _ in range(300):
         m = rng.random(tuple(rng.integers(2, 40, 2))) < rng.uniform(0.05, 0.95)
