@@ -81,7 +81,7 @@ _THIN_TABLE[[24, 26, 56, 62, 63, 96, 104, 108, 126, 176, 192, 224, 248, 249, 252
 _THIN_TABLE[[7, 10, 15, 28, 30, 31, 40, 60, 112, 120, 124, 130, 135, 160, 193, 195, 199, 225, 240, 241]] = 3
 _THIN_GOES = (np.isin(_THIN_TABLE, (1, 3)), np.isin(_THIN_TABLE, (2, 3)))
 THIN_OWN_MIN_PX = 2**17  # about 360 x 360: below, scikit-image's thinning is faster (the crossover on root windows here)
-THIN_OWN_MAX_SHARE = 0.08  # ... and above this share of foreground (2-5% on root masks' boxes; 10% was the crossover on noise and blobs)
+THIN_OWN_MAX_SHARE = 0.05  # ... and above this share of foreground (1-4% on root masks' boxes; from about 5% it was no faster on real masks and blobs)
 
 
 def thin(mask: np.ndarray) -> np.ndarray:
@@ -95,8 +95,9 @@ def thin(mask: np.ndarray) -> np.ndarray:
     ``THIN_OWN_MIN_PX`` pixels scikit-image's scan costs less than that bookkeeping
     (0.04 against 0.6 ms on a 40 x 40 window) and is used (``benchmarks/results/thin_speed.md``);
     so it is where more than ``THIN_OWN_MAX_SHARE`` of the pixels are foreground: most of
-    them change in every round, and looking at each one costs more than scanning all (3x
-    more on blobs covering 20%), and about 30 bytes each against scikit-image's 2 a pixel.
+    them change in every round, and looking at each one costs as much as scanning all, or
+    more (2.6-3.9x on blobs covering 20%, two runs), and about 30 bytes each against
+    scikit-image's 2 a pixel.
     """
     mask = np.asarray(mask, bool)
     if mask.ndim != 2:
