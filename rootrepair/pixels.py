@@ -102,11 +102,17 @@ def thin(mask: np.ndarray) -> np.ndarray:
     mask = np.asarray(mask, bool)
     if mask.ndim != 2:
         raise ValueError(f"a 2-D array is needed, got shape {mask.shape}")
-    if mask.size < THIN_OWN_MIN_PX or np.count_nonzero(mask) > THIN_OWN_MAX_SHARE * mask.size:
+    if not _thins_by_border(mask):
         from skimage.morphology import skeletonize
 
         return skeletonize(mask) if mask.size else mask.copy()
     return _thin_border(mask)
+
+
+def _thins_by_border(mask: np.ndarray) -> bool:
+    """Whether ``thin`` takes its own way on ``mask``: at least ``THIN_OWN_MIN_PX`` pixels,
+    at most ``THIN_OWN_MAX_SHARE`` of them foreground."""
+    return mask.size >= THIN_OWN_MIN_PX and np.count_nonzero(mask) <= THIN_OWN_MAX_SHARE * mask.size
 
 
 def thin_again(skeleton: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -114,7 +120,7 @@ def thin_again(skeleton: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.n
     (``rows``, ``cols``): thinning stopped where no pixel could go, so only the neighbours
     of those pixels can go now, and only they are looked at (not the whole skeleton)."""
     skeleton = np.asarray(skeleton, bool)
-    if skeleton.size < THIN_OWN_MIN_PX or not len(rows) or np.count_nonzero(skeleton) > THIN_OWN_MAX_SHARE * skeleton.size:
+    if not len(rows) or not _thins_by_border(skeleton):
         return thin(skeleton)
     return _thin_border(skeleton, (np.asarray(rows, np.intp), np.asarray(cols, np.intp)))
 
