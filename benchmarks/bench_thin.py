@@ -119,27 +119,18 @@ def main() -> None:
 
     body += ["", "## Trait measurement and decoding with each (ms per mask)", "",
              "| work | skimage min | ours min | skimage median | ours median |", "|---|---|---|---|---|"]
+
+    def each(work):  # the same work with each thinning, for _rounds
+        return {"skimage": lambda: (use(skeletonize), work())[1], "ours": lambda: (use(ours), work())[1]}
+
     for name, ms in sets.items():
-        t = {}
-        for _ in range(args.rounds):
-            for label, fn in (("skimage", skeletonize), ("ours", ours)):
-                use(fn)
-                s = time.perf_counter()
-                for m in ms:
-                    meas.measure_traits(m)
-                t.setdefault(label, []).append((time.perf_counter() - s) / len(ms))
+        t = _rounds(each(lambda: [meas.measure_traits(m) for m in ms]), args.rounds)
         body.append(f"| `measure_traits`, {name} | " + " | ".join(
-            f"{f(t[k]) * 1e3:.0f}" for f in (min, statistics.median) for k in ("skimage", "ours")) + " |")
+            f"{f(t[k]) / len(ms) * 1e3:.0f}" for f in (min, statistics.median) for k in ("skimage", "ours")) + " |")
     prob = cpu_probability()(gappy)
-    t, outs = {}, {}
-    for _ in range(3 * args.rounds):  # the difference is a tenth of the time: more rounds
-        for label, fn in (("skimage", skeletonize), ("ours", ours)):
-            use(fn)
-            s = time.perf_counter()
-            outs[label] = dec.decode(gappy, prob)
-            t.setdefault(label, []).append(time.perf_counter() - s)
-    use(ours)
-    assert np.array_equal(outs["skimage"], outs["ours"])
+    runs = each(lambda: dec.decode(gappy, prob))
+    assert np.array_equal(runs["skimage"](), runs["ours"]())
+    t = _rounds(runs, 3 * args.rounds)  # the difference is a tenth of the time: more rounds
     body.append(f"| `decode`, the held-out 2500 x 1000 mask (same output; {3 * args.rounds} rounds) | " + " | ".join(
         f"{f(t[k]) * 1e3:.0f}" for f in (min, statistics.median) for k in ("skimage", "ours")) + " |")
     body += ["", f"A 2048^3 float32 matmul in the same run: {matmul_seconds(5):.3f} s."]
