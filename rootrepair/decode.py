@@ -448,11 +448,17 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
     ``-log p`` inside the region to each other piece is drawn at the width of the
     pieces it joins within ``reach`` px (the median distance transform on their skeleton),
     widened where the probability exceeds ``high`` to at most their width (area / length).
+
+    What a region would draw depends on its own window only, so every region's paths are
+    found first, in one least-cost search over all their windows (``_least_costs``); the
+    regions then draw in order, most probable first, each unless a more probable one
+    already joined the same pieces right there.
     """
     out = np.zeros(mask.shape, bool)
     rest = None if rest_above is None else np.zeros(mask.shape, bool)
     h, w = mask.shape
     slices = ndi.find_objects(region)
+    found = []  # per region that joins pieces: its window, and what the path search needs
     for i in ids:
         sl = slices[i - 1]
         r0, r1 = max(sl[0].start - reach - 2, 0), min(sl[0].stop + reach + 2, h)
@@ -462,10 +468,6 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         joined = _labels_beside(own, lab)
         if len(joined) < 2:
             continue
-        if out[r0:r1, c0:c1].any():  # already joined right here by a more probable bridge?
-            near, _ = ndi.label(pieces[r0:r1, c0:c1] | out[r0:r1, c0:c1], structure=EIGHT)
-            if len({int(near[lab == p][0]) for p in joined}) == 1:
-                continue
         m = mask[r0:r1, c0:c1]
         skel = thin(m)
         framed = np.zeros((m.shape[0] + 2, m.shape[1] + 2), bool)  # background beyond the window (np.pad costs more)
@@ -480,6 +482,9 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
             # the pieces meet elsewhere and no root ends here (a bump on a rough edge
             # is no root's end): a region between two roots that pass by, not a gap
             continue
+        ends = [argwhere(skel & (lab == p)) for p in joined]
+        if any(len(e) == 0 for e in ends):
+            continue
         in_joined = _lookup(lab, joined)
         inside = own | in_joined
         # paths run from skeleton to skeleton, down the middle of the roots and of the region
@@ -487,18 +492,22 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         cost = np.where(inside, 0.01 + 0.2 / np.maximum(middle, 1.0), -1.0)
         gap = own & ~m  # a fragment inside the region costs as little as a piece
         cost[gap] += -np.log(np.clip(prob[r0:r1, c0:c1][gap], 1e-4, 1.0))
-        ends = [argwhere(skel & (lab == p)) for p in joined]
-        if any(len(e) == 0 for e in ends):
-            continue
-        mcp = _least_cost(cost)
-        cum, _ = mcp.find_costs(ends[0])
+        found.append(((r0, r1, c0, c1), own, lab, joined, m, skel, edt, in_joined, cost, ends))
+    if not found:
+        return out, rest
+    windows = _least_costs([f[8] for f in found], [f[9][0] for f in found])
+    for ((r0, r1, c0, c1), own, lab, joined, m, skel, edt, in_joined, _, ends), (cum, traceback) in zip(found, windows):
+        if out[r0:r1, c0:c1].any():  # already joined right here by a more probable bridge?
+            near, _ = ndi.label(pieces[r0:r1, c0:c1] | out[r0:r1, c0:c1], structure=EIGHT)
+            if len({int(near[lab == p][0]) for p in joined}) == 1:
+                continue
         path_px = []
         for pts in ends[1:]:
             reachable = np.isfinite(cum[pts[:, 0], pts[:, 1]])
             if not reachable.any():
                 continue
             goal = pts[reachable][np.argmin(cum[pts[reachable, 0], pts[reachable, 1]])]
-            path_px.append(np.asarray(mcp.traceback(tuple(goal))))
+            path_px.append(traceback(goal))
         if not path_px:
             continue
         path = np.concatenate(path_px)
@@ -536,6 +545,40 @@ def _least_cost(cost: np.ndarray):
     from skimage.graph import MCP_Geometric
 
     return MCP_Geometric(cost, offsets=EIGHT_STEPS)
+
+
+def _least_costs(costs: list[np.ndarray], starts: list[np.ndarray]):
+    """Least-cost searches on many small windows at once: per window, its cumulative cost
+    from its ``starts`` and a function tracing the path back from a pixel ((K, 2) pixels).
+
+    The windows are laid side by side on one canvas, a row and a column of impassable
+    pixels apart, and searched by one ``MCP_Geometric``: no path leaves its window, so
+    each window's costs are its own search's, and a search's fixed cost is paid once
+    instead of once per window (on a decoder's windows it cost more than the search).
+    """
+    # shelves: the windows in rows, tallest first, each row as wide as the widest window
+    # or the square root of the total area, whichever is more
+    order = sorted(range(len(costs)), key=lambda k: -costs[k].shape[0])
+    width = max(max(c.shape[1] for c in costs), int(math.sqrt(sum((c.shape[0] + 1) * (c.shape[1] + 1) for c in costs))))
+    at, row, col, shelf = [None] * len(costs), 0, 0, 0
+    for k in order:
+        ch, cw = costs[k].shape
+        if col and col + cw > width:
+            row, col, shelf = row + shelf + 1, 0, 0
+        at[k] = (row, col)
+        col, shelf = col + cw + 1, max(shelf, ch)
+    canvas = np.full((row + shelf, width), -1.0)
+    for (r, c), cost in zip(at, costs):
+        canvas[r : r + cost.shape[0], c : c + cost.shape[1]] = cost
+    mcp = _least_cost(canvas)
+    cum, _ = mcp.find_costs(np.concatenate([s + np.array(a) for s, a in zip(starts, at)]))
+
+    def window(k):
+        (r, c), (ch, cw) = at[k], costs[k].shape
+        offset = np.array([r, c])
+        return cum[r : r + ch, c : c + cw], lambda goal: np.asarray(mcp.traceback(tuple(goal + offset))) - offset
+
+    return [window(k) for k in range(len(costs))]
 
 
 def _join_fragments(sub, own, m, in_joined, p_win, level):

@@ -1,4 +1,5 @@
 """The decoders on hand-made masks and probabilities whose right answer is known."""
+import math
 import dataclasses
 
 import numpy as np
@@ -908,3 +909,41 @@ def test_least_cost_steps_are_the_ones_mcp_builds_itself():
     built = np.asarray(MCP_Geometric(np.ones((3, 3)), fully_connected=True).offsets)
     assert built.tolist() == [[-1, -1], [-1, 0], [-1, 1], [0, -1], [0, 1], [1, -1], [1, 0], [1, 1]]
     assert np.array_equal(built, EIGHT_STEPS)
+
+
+def test_least_costs_on_packed_windows_are_each_windows_own():
+    """Many windows searched at once give each window the costs of a search on it alone
+    (scikit-image's MCP_Geometric, window by window), and paths that stay in their window."""
+    from skimage.graph import MCP_Geometric
+
+    from rootrepair.decode import _least_costs
+
+    rng = np.random.default_rng(3)
+    costs, starts = [], []
+    for _ in range(12):
+        c = rng.random((int(rng.integers(3, 40)), int(rng.integers(3, 40)))) + 0.05
+        c[rng.random(c.shape) < 0.3] = -1.0  # impassable
+        free = np.argwhere(c >= 0)
+        costs.append(c)
+        starts.append(free[rng.choice(len(free), size=min(2, len(free)), replace=False)])
+    for c, s, (cum, traceback) in zip(costs, starts, _least_costs(costs, starts)):
+        alone, _ = MCP_Geometric(c, fully_connected=True).find_costs(s)
+        assert cum.shape == c.shape
+        np.testing.assert_allclose(cum, alone)
+        goal = np.argwhere(np.isfinite(alone))[-1]
+        path = traceback(goal)
+        assert tuple(path[-1]) == tuple(goal) and any((path[0] == x).all() for x in s)
+        assert (path >= 0).all() and (path < c.shape).all() and (c[path[:, 0], path[:, 1]] >= 0).all()
+        assert (np.abs(np.diff(path, axis=0)).max(initial=1) <= 1)
+
+
+def test_least_costs_by_hand():
+    """Each step costs the mean of its two pixels' costs times its length (MCP_Geometric)."""
+    from rootrepair.decode import _least_costs
+
+    line = np.array([[1.0, 1.0, 3.0]])
+    square = np.array([[1.0, -1.0], [-1.0, 1.0]])
+    (cum_line, _), (cum_sq, back) = _least_costs([line, square], [np.array([[0, 0]]), np.array([[0, 0]])])
+    np.testing.assert_allclose(cum_line, [[0.0, 1.0, 3.0]])
+    assert cum_sq[1, 1] == pytest.approx(math.sqrt(2)) and np.isinf(cum_sq[0, 1]) and np.isinf(cum_sq[1, 0])
+    assert back(np.array([1, 1])).tolist() == [[0, 0], [1, 1]]
