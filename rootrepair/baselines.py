@@ -39,7 +39,7 @@ def link_repair(
     """
     from skimage.draw import line
 
-    from rootrepair.decode import draw_path, end_direction, end_points, local_radius
+    from rootrepair.decode import draw_path, end_directions, end_points, local_radius
     from rootrepair.pixels import argwhere, skeleton
 
     mask = np.asarray(mask, bool)
@@ -51,9 +51,9 @@ def link_repair(
     cos_max = math.cos(math.radians(max_angle_deg))
     h, w = mask.shape
     R = int(max_distance)
-    for r, c in end_points(skel):
+    ends = end_points(skel)
+    for (r, c), d in zip(ends, end_directions(ends, skel, labels, direction_px)):
         lab = labels[r, c]
-        d = end_direction((r, c), skel, labels, direction_px)
         if d is None:
             continue
         R0, R1, C0, C1 = max(r - R, 0), min(r + R + 1, h), max(c - R, 0), min(c + R + 1, w)

@@ -722,15 +722,49 @@ def end_direction(end: np.ndarray, skeleton: np.ndarray, labels: np.ndarray, rea
     farther off, through other roots, the other side is close by and would turn the
     direction towards itself.)
     """
-    r, c = (int(v) for v in end)
+    return end_directions(np.asarray(end).reshape(1, 2), skeleton, labels, reach)[0]
+
+
+PLANE8 = np.zeros((3, 3, 3), bool)  # 8-connected within each plane of a stack, never across planes
+PLANE8[1] = True
+
+
+def end_directions(ends: np.ndarray, skeleton: np.ndarray, labels: np.ndarray, reach: int) -> list[np.ndarray | None]:
+    """``end_direction`` of each of the (K, 2) ``ends``, all at once: their boxes stacked as
+    the planes of one array and labelled together (the same values)."""
+    ends = np.asarray(ends, np.int64).reshape(-1, 2)
+    if not len(ends):
+        return []
     h, w = skeleton.shape
-    r0, r1, c0, c1 = max(r - reach, 0), min(r + reach + 1, h), max(c - reach, 0), min(c + reach + 1, w)
-    local = argwhere(_joined_to(skeleton[r0:r1, c0:c1] & (labels[r0:r1, c0:c1] == labels[r, c]), (r - r0, c - c0)))
-    if len(local) < 2:
-        return None
-    d = np.array([r - r0, c - c0], float) - local.mean(axis=0)
-    norm = math.hypot(*d)
-    return d / norm if norm > 0 else None
+    r, c = ends[:, 0], ends[:, 1]
+    steps = np.arange(-reach, reach + 1)
+    rows, cols = r[:, None] + steps, c[:, None] + steps  # (K, 2 reach + 1) each: the boxes, beyond the image too
+    in_image = ((rows >= 0) & (rows < h))[:, :, None] & ((cols >= 0) & (cols < w))[:, None, :]
+    at = np.clip(rows, 0, h - 1)[:, :, None], np.clip(cols, 0, w - 1)[:, None, :]
+    pixels = skeleton[at] & (labels[at] == labels[r, c][:, None, None]) & in_image
+    joined, n = ndi.label(pixels, structure=PLANE8)
+    own = joined[:, reach, reach]
+    # an end that is not one of its box's pixels takes them all (as _joined_to)
+    group = np.where(own[:, None, None] > 0, joined, n + 1 + np.arange(len(ends))[:, None, None])
+    key = np.where(own > 0, own, n + 1 + np.arange(len(ends)))
+    taken = pixels & (group == key[:, None, None])
+    g = group[taken]
+    # box coordinates from the box's corner inside the image, as a crop would give them
+    r0, c0 = np.maximum(r - reach, 0), np.maximum(c - reach, 0)
+    local_r = np.broadcast_to((rows - r0[:, None])[:, :, None], pixels.shape)[taken]
+    local_c = np.broadcast_to((cols - c0[:, None])[:, None, :], pixels.shape)[taken]
+    count = np.bincount(g, minlength=n + 2 + len(ends))[key]
+    sum_r = np.bincount(g, local_r.astype(np.float64), n + 2 + len(ends))[key]
+    sum_c = np.bincount(g, local_c.astype(np.float64), n + 2 + len(ends))[key]
+    out = []
+    for k in range(len(ends)):
+        if count[k] < 2:
+            out.append(None)
+            continue
+        d = np.array([r[k] - r0[k], c[k] - c0[k]], float) - np.array([sum_r[k], sum_c[k]]) / count[k]
+        norm = math.hypot(*d)
+        out.append(d / norm if norm > 0 else None)
+    return out
 
 
 def local_radius(mask: np.ndarray, skeleton: np.ndarray, labels: np.ndarray, point, reach: int) -> float:
@@ -828,7 +862,7 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
     if not len(ends):
         return added
     _at_most(len(ends), "root ends to link", mask.shape)
-    dirs = [end_direction(e, skel, labels, settings.direction_px) for e in ends]
+    dirs = end_directions(ends, skel, labels, settings.direction_px)
     if frag.any():
         ends, dirs = _on_root_lines(ends, dirs, big[labels[ends[:, 0], ends[:, 1]]], settings.link_radius, cos_max)
     step_cost = -math.log(settings.link_min_prob)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from rootrepair.decode import DecodeSettings, bridges, decode, draw_path, end_direction, end_points, link_ends, notches, root_holes
+from rootrepair.decode import DecodeSettings, bridges, decode, draw_path, end_direction, end_directions, end_points, link_ends, notches, root_holes
 from rootrepair.errors import RootRepairError
 
 EIGHT = np.ones((3, 3), bool)
@@ -139,6 +139,29 @@ def test_end_points_and_direction_on_a_line():
     labels = skel.astype(int)
     d = end_direction((2, 14), skel, labels, 8)
     assert d == pytest.approx([0.0, 1.0])
+
+
+
+def test_end_directions_of_many_ends_at_once():
+    """A cross's four arms point out along themselves (the cross's centre pulls the mean
+    behind each end); a lone pixel has no direction; an end on the image's edge, whose box
+    is cut by it, points out of the image; a second root in an end's box does not count."""
+    skel = np.zeros((40, 40), bool)
+    skel[20, 10:31] = True
+    skel[10:31, 20] = True
+    skel[0, 0:6] = True  # a root along the top edge, ending in the corner
+    skel[37, 37] = True  # a lone pixel
+    skel[26:29, 33] = True  # another root within reach of the right arm's end
+    labels, _ = ndi.label(skel, structure=np.ones((3, 3), bool))
+    ends = np.array([[20, 10], [20, 30], [10, 20], [30, 20], [0, 0], [37, 37]])
+    dirs = end_directions(ends, skel, labels, 12)
+    assert dirs[0] == pytest.approx([0.0, -1.0])
+    assert dirs[1] == pytest.approx([0.0, 1.0])
+    assert dirs[2] == pytest.approx([-1.0, 0.0])
+    assert dirs[3] == pytest.approx([1.0, 0.0])
+    assert dirs[4] == pytest.approx([0.0, -1.0])
+    assert dirs[5] is None
+    assert end_directions(np.empty((0, 2), int), skel, labels, 12) == []
 
 
 def loop_with_cut(cut=(30, 33), width=1):
