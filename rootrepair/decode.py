@@ -875,6 +875,8 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
         own = labels[r, c]
         r0, r1, c0, c1 = max(r - R, 0), min(r + R + 1, h), max(c - R, 0), min(c + R + 1, w)
         lab = labels[r0:r1, c0:c1]
+        if not _anything_ahead(lab, own, d, (r - r0, c - c0), cos_max, settings.link_radius):
+            continue  # most ends are root tips with nothing ahead: no window-wide work for them
         small = (lab > 0) & ~big[lab] & (lab != own) if settings.link_small_pieces else np.zeros(lab.shape, bool)
         # first a big piece as the goal, passing through fragments left in the gap (they
         # join too); only when none is reachable, a fragment itself. Most ends are root
@@ -1004,6 +1006,18 @@ def _on_root_lines(ends, dirs, on_piece, radius, cos_max):
                     keep[i] = True
                     break
     return ends[keep], [d for d, k in zip(dirs, keep) if k]
+
+
+def _anything_ahead(lab, own, d, end, cos_max, radius) -> bool:
+    """Whether any pixel of another component than ``own`` lies within ``radius`` px of
+    ``end`` and ``cos_max`` of direction ``d`` (window coordinates): needed for any goal of
+    ``_goals_ahead``, whose cones are this one or narrower; found from the window's
+    foreground pixels only."""
+    rr, cc = nonzero(lab)
+    other = lab[rr, cc] != own
+    v = np.stack([rr[other] - end[0], cc[other] - end[1]], axis=1).astype(float)
+    dist = np.hypot(v[:, 0], v[:, 1])
+    return bool(((dist <= radius) & (v @ d >= cos_max * dist)).any())
 
 
 def _goals_ahead(target, lab, own, sets, d, end, origin, cos_max, radius):
