@@ -868,14 +868,15 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
     step_cost = -math.log(settings.link_min_prob)
     sets = _Sets(int(labels.max()))
     h, w = mask.shape
-    for (r, c), d in zip(ends, dirs):
+    ahead = _anything_ahead(mask, labels, ends, dirs, cos_max, settings.link_radius)
+    for k, ((r, c), d) in enumerate(zip(ends, dirs)):
         if d is None:
             continue
         r, c = int(r), int(c)
         own = labels[r, c]
         r0, r1, c0, c1 = max(r - R, 0), min(r + R + 1, h), max(c - R, 0), min(c + R + 1, w)
         lab = labels[r0:r1, c0:c1]
-        if not _anything_ahead(lab, own, d, (r - r0, c - c0), cos_max, settings.link_radius):
+        if not ahead[k]:
             continue  # most ends are root tips with nothing ahead: no window-wide work for them
         small = (lab > 0) & ~big[lab] & (lab != own) if settings.link_small_pieces else np.zeros(lab.shape, bool)
         # first a big piece as the goal, passing through fragments left in the gap (they
@@ -1008,16 +1009,32 @@ def _on_root_lines(ends, dirs, on_piece, radius, cos_max):
     return ends[keep], [d for d, k in zip(dirs, keep) if k]
 
 
-def _anything_ahead(lab, own, d, end, cos_max, radius) -> bool:
-    """Whether any pixel of another component than ``own`` lies within ``radius`` px of
-    ``end`` and ``cos_max`` of direction ``d`` (window coordinates): needed for any goal of
-    ``_goals_ahead``, whose cones are this one or narrower; found from the window's
-    foreground pixels only."""
-    rr, cc = nonzero(lab)
-    other = lab[rr, cc] != own
-    v = np.stack([rr[other] - end[0], cc[other] - end[1]], axis=1).astype(float)
-    dist = np.hypot(v[:, 0], v[:, 1])
-    return bool(((dist <= radius) & (v @ d >= cos_max * dist)).any())
+def _anything_ahead(mask, labels, ends, dirs, cos_max, radius) -> np.ndarray:
+    """Per end: whether any pixel of another component than the end's lies within ``radius``
+    px of it and ``cos_max`` of its direction (False where it has none). Needed for any goal
+    of ``_goals_ahead``, whose cones are this one or narrower; worked out for all ends at
+    once, each against the mask's pixels in the rows within ``radius`` of it."""
+    rows, cols = nonzero(mask)  # row-major: each end's rows are a run, found by bisection
+    their_labels = labels[rows, cols]
+    has = np.array([d is not None for d in dirs], bool)
+    out = np.zeros(len(ends), bool)
+    if not has.any():
+        return out
+    e = np.asarray(ends)[has]
+    d = np.array([d for d in dirs if d is not None])
+    start = np.searchsorted(rows, e[:, 0] - radius, side="left")
+    stop = np.searchsorted(rows, e[:, 0] + radius, side="right")
+    n = stop - start
+    which = np.repeat(np.arange(len(e)), n)  # (end, pixel) pairs, pixel by pixel of each end's run
+    px = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n) + np.repeat(start, n)
+    other = their_labels[px] != labels[e[which, 0], e[which, 1]]
+    which, px = which[other], px[other]
+    vr, vc = (rows[px] - e[which, 0]).astype(float), (cols[px] - e[which, 1]).astype(float)
+    dist = np.hypot(vr, vc)
+    # a hair wider than the cone: rounding (a dot product may be summed otherwise) never drops a goal
+    ok = (dist <= radius + 1e-9) & (vr * d[which, 0] + vc * d[which, 1] >= cos_max * dist - 1e-9)
+    out[np.flatnonzero(has)[np.unique(which[ok])]] = True
+    return out
 
 
 def _goals_ahead(target, lab, own, sets, d, end, origin, cos_max, radius):

@@ -970,3 +970,28 @@ def test_least_costs_by_hand():
     np.testing.assert_allclose(cum_line, [[0.0, 1.0, 3.0]])
     assert cum_sq[1, 1] == pytest.approx(math.sqrt(2)) and np.isinf(cum_sq[0, 1]) and np.isinf(cum_sq[1, 0])
     assert back(np.array([1, 1])).tolist() == [[0, 0], [1, 1]]
+
+
+def test_anything_ahead_looks_for_other_components_in_the_ends_cone():
+    """An end at (20, 20) pointing along +columns: another component's pixel 15 px straight
+    ahead counts; one behind, one 63 degrees off, one 45 px ahead (beyond the 40-px radius)
+    and its own component's pixels ahead do not; an end without a direction has nothing ahead."""
+    from rootrepair.decode import _anything_ahead
+
+    def ahead(*pixels, own_ahead=False):
+        m = np.zeros((80, 80), bool)
+        m[20, 10:21] = True  # the end's root, ending at (20, 20)
+        if own_ahead:
+            m[20, 21:40] = True
+        for p in pixels:
+            m[p] = True
+        labels, _ = ndi.label(m, structure=np.ones((3, 3), bool))
+        ends = np.array([[20, 20], [20, 10]])
+        return _anything_ahead(m, labels, ends, [np.array([0.0, 1.0]), None], math.cos(math.radians(45)), 40.0).tolist()
+
+    assert ahead((20, 35)) == [True, False]
+    assert ahead((20, 2)) == [False, False]
+    assert ahead((30, 25)) == [False, False]
+    assert ahead((20, 65)) == [False, False]
+    assert ahead(own_ahead=True) == [False, False]
+    assert ahead((40, 40)) == [True, False]  # 45 degrees off, on the cone's edge, 28 px away
