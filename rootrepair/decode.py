@@ -458,7 +458,7 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
     rest = None if rest_above is None else np.zeros(mask.shape, bool)
     h, w = mask.shape
     slices = ndi.find_objects(region)
-    found = []  # per region that joins pieces: its window, and what the path search needs
+    joining = []  # per region that joins two pieces or more near it: its window, itself and the pieces' labels there
     for i in ids:
         sl = slices[i - 1]
         r0, r1 = max(sl[0].start - reach - 2, 0), min(sl[0].stop + reach + 2, h)
@@ -466,13 +466,18 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         own = region[r0:r1, c0:c1] == i
         lab, _ = ndi.label(pieces[r0:r1, c0:c1], structure=EIGHT)
         joined = _labels_beside(own, lab)
-        if len(joined) < 2:
-            continue
-        m = mask[r0:r1, c0:c1]
+        if len(joined) >= 2:
+            joining.append((i, (r0, r1, c0, c1), own, lab, joined))
+    if not joining:
+        return out, rest
+    # the distance transforms of the windows of the mask, background beyond each: on one canvas
+    canvas = _Canvas([own.shape for _, _, own, _, _ in joining])
+    windows = [mask[r0:r1, c0:c1] for _, (r0, r1, c0, c1), _, _, _ in joining]
+    edts = ndi.distance_transform_edt(canvas.lay(windows, False))
+    found = []  # per region that is a gap: what its path search and drawing need
+    for k, ((i, (r0, r1, c0, c1), own, lab, joined), m) in enumerate(zip(joining, windows)):
         skel = thin(m)
-        framed = np.zeros((m.shape[0] + 2, m.shape[1] + 2), bool)  # background beyond the window (np.pad costs more)
-        framed[1:-1, 1:-1] = m
-        edt = ndi.distance_transform_edt(framed)[1:-1, 1:-1]
+        edt = canvas.crop(edts, k)
         # a root's end is looked for in the region's window, then (a thick root is followed
         # for 4 x its diameter) in the window widened by 4 x its largest half width
         if not joins_components[i] and not (
@@ -482,7 +487,9 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
             # the pieces meet elsewhere and no root ends here (a bump on a rough edge
             # is no root's end): a region between two roots that pass by, not a gap
             continue
-        ends = [argwhere(skel & (lab == p)) for p in joined]
+        sk = argwhere(skel)
+        on = lab[sk[:, 0], sk[:, 1]]
+        ends = [sk[on == p] for p in joined]
         if any(len(e) == 0 for e in ends):
             continue
         in_joined = _lookup(lab, joined)
@@ -517,23 +524,38 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         zone = (ndi.distance_transform_cdt(~own, metric="taxicab") <= reach) & in_joined
         near = zone & skel
         radius = _median(edt[near]) if near.any() else 1.0
+        width = (zone & m).sum() / max(near.sum(), 1)  # the joined roots' area per skeleton pixel
         # one distance transform from the path serves drawing it (as draw_path) and its band
-        seed = np.ones(own.shape, bool)
-        seed[path[:, 0], path[:, 1]] = False
-        dist = ndi.distance_transform_edt(seed)
-        sub = dist < _drawn_radius(radius) if len(path) else np.zeros(own.shape, bool)
+        dist = _distance_to(path, own.shape, max(_drawn_radius(radius), width / 2 + WIDEN_PAD_PX))
+        sub = dist < _drawn_radius(radius)
         p_win = prob[r0:r1, c0:c1]
         if fill_above > 0:
             # the region's confident pixels: the gap's shape as the network sees it
             sub |= own & (p_win > fill_above)
         else:
-            sub.flat[_band(sub, own, p_win, path, dist, zone & m, zone & skel, high)] = True
+            sub.flat[_band(sub, own, p_win, path, dist, width, high)] = True
         if fragment_above > 0:
             _join_fragments(sub, own, m, in_joined, p_win, fragment_above)
         out[r0:r1, c0:c1] |= sub & ~m
         if rest is not None:
             rest[r0:r1, c0:c1] |= own & ~m & ~sub & (p_win > rest_above)
     return out, rest
+
+
+def _distance_to(path: np.ndarray, shape: tuple[int, int], within: float) -> np.ndarray:
+    """Each pixel's distance to the nearest of the (K, 2) ``path`` pixels, on an array of
+    ``shape``: exact up to ``within`` px beyond the path's box and inf farther off (the
+    distance transform of that box only; also inf everywhere without a path)."""
+    dist = np.full(shape, np.inf)
+    if not len(path):
+        return dist
+    k = int(math.ceil(within)) + 1
+    r0, r1 = max(int(path[:, 0].min()) - k, 0), min(int(path[:, 0].max()) + k + 1, shape[0])
+    c0, c1 = max(int(path[:, 1].min()) - k, 0), min(int(path[:, 1].max()) + k + 1, shape[1])
+    seed = np.ones((r1 - r0, c1 - c0), bool)
+    seed[path[:, 0] - r0, path[:, 1] - c0] = False
+    dist[r0:r1, c0:c1] = ndi.distance_transform_edt(seed)
+    return dist
 
 
 EIGHT_STEPS = np.array(OFFSETS8, np.int8)  # the steps MCP makes fully connected, in its own order
@@ -547,36 +569,56 @@ def _least_cost(cost: np.ndarray):
     return MCP_Geometric(cost, offsets=EIGHT_STEPS)
 
 
+class _Canvas:
+    """Many small windows laid side by side on one canvas, a row and a column apart and
+    framed by one, so that one call of a function on the canvas does the work of a call per
+    window (where each window's result depends on that window alone: a distance transform
+    with background beyond the window, a least-cost search through impassable pixels).
+    The windows go in shelves, tallest first, each shelf as wide as the widest window or
+    the square root of the total area, whichever is more."""
+
+    def __init__(self, shapes: list[tuple[int, int]]):
+        order = sorted(range(len(shapes)), key=lambda k: -shapes[k][0])
+        width = max(max(sh[1] for sh in shapes), int(math.sqrt(sum((sh[0] + 1) * (sh[1] + 1) for sh in shapes))))
+        self.at, self.shapes = [None] * len(shapes), shapes
+        row, col, shelf = 1, 1, 0
+        for k in order:
+            hk, wk = shapes[k]
+            if col > 1 and col + wk > width + 1:
+                row, col, shelf = row + shelf + 1, 1, 0
+            self.at[k] = (row, col)
+            col, shelf = col + wk + 1, max(shelf, hk)
+        self.shape = (row + shelf + 1, width + 2)
+
+    def lay(self, windows: list[np.ndarray], fill) -> np.ndarray:
+        """The canvas with ``windows`` (in the order of the shapes) in place, ``fill`` between them."""
+        canvas = np.full(self.shape, fill, windows[0].dtype)
+        for (r, c), win in zip(self.at, windows):
+            canvas[r : r + win.shape[0], c : c + win.shape[1]] = win
+        return canvas
+
+    def crop(self, canvas: np.ndarray, k: int) -> np.ndarray:
+        """Window ``k``'s part of ``canvas``."""
+        (r, c), (hk, wk) = self.at[k], self.shapes[k]
+        return canvas[r : r + hk, c : c + wk]
+
+
 def _least_costs(costs: list[np.ndarray], starts: list[np.ndarray]):
     """Least-cost searches on many small windows at once: per window, its cumulative cost
     from its ``starts`` and a function tracing the path back from a pixel ((K, 2) pixels).
 
-    The windows are laid side by side on one canvas, a row and a column of impassable
-    pixels apart, and searched by one ``MCP_Geometric``: no path leaves its window, so
-    each window's costs are its own search's, and a search's fixed cost is paid once
-    instead of once per window (on a decoder's windows it cost more than the search).
+    The windows are laid on one ``_Canvas``, impassable between them, and searched by one
+    ``MCP_Geometric``: no path leaves its window, so each window's costs are its own
+    search's, and a search's fixed cost is paid once instead of once per window (on a
+    decoder's windows it cost more than the search).
     """
-    # shelves: the windows in rows, tallest first, each row as wide as the widest window
-    # or the square root of the total area, whichever is more
-    order = sorted(range(len(costs)), key=lambda k: -costs[k].shape[0])
-    width = max(max(c.shape[1] for c in costs), int(math.sqrt(sum((c.shape[0] + 1) * (c.shape[1] + 1) for c in costs))))
-    at, row, col, shelf = [None] * len(costs), 0, 0, 0
-    for k in order:
-        ch, cw = costs[k].shape
-        if col and col + cw > width:
-            row, col, shelf = row + shelf + 1, 0, 0
-        at[k] = (row, col)
-        col, shelf = col + cw + 1, max(shelf, ch)
-    canvas = np.full((row + shelf, width), -1.0)
-    for (r, c), cost in zip(at, costs):
-        canvas[r : r + cost.shape[0], c : c + cost.shape[1]] = cost
-    mcp = _least_cost(canvas)
-    cum, _ = mcp.find_costs(np.concatenate([s + np.array(a) for s, a in zip(starts, at)]))
+    canvas = _Canvas([c.shape for c in costs])
+    mcp = _least_cost(canvas.lay(costs, -1.0))
+    cum, _ = mcp.find_costs(np.concatenate([s + np.array(a) for s, a in zip(starts, canvas.at)]))
 
     def window(k):
-        (r, c), (ch, cw) = at[k], costs[k].shape
-        offset = np.array([r, c])
-        return cum[r : r + ch, c : c + cw], lambda goal: np.asarray(mcp.traceback(tuple(goal + offset))) - offset
+        offset = np.array(canvas.at[k])
+        return canvas.crop(cum, k), lambda goal: np.asarray(mcp.traceback(tuple(goal + offset))) - offset
 
     return [window(k) for k in range(len(costs))]
 
@@ -607,12 +649,11 @@ def _join_fragments(sub, own, m, in_joined, p_win, level):
         sub[path[:, 0], path[:, 1]] = True
 
 
-def _band(sub, own, p_win, path, dist, roots, roots_skel, high) -> np.ndarray:
+def _band(sub, own, p_win, path, dist, width, high) -> np.ndarray:
     """Flat indices that widen a drawn path where the network is confident (above ``high``),
-    up to the width of the roots it joins (``roots``' area / ``roots_skel``'s length: the
+    up to ``width``, the width of the roots it joins (their area per skeleton pixel: the
     distance transform on a skeleton cannot tell a 2-px root from a 1-px one). ``dist``: each
-    pixel's distance to the path."""
-    width = roots.sum() / max(roots_skel.sum(), 1)
+    pixel's distance to the path, exact up to ``width / 2 + WIDEN_PAD_PX`` at least."""
     more = np.flatnonzero(own & ~sub & (p_win > high) & (dist < width / 2 + WIDEN_PAD_PX))
     # never more area than the joined roots' width times the path's length: a band of
     # whole pixels around a path is wider than an even-width root, so the network's
