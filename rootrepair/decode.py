@@ -470,14 +470,18 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
             joining.append((i, (r0, r1, c0, c1), own, lab, joined))
     if not joining:
         return out, rest
-    # the distance transforms of the windows of the mask, background beyond each: on one canvas
-    canvas = _Canvas([own.shape for _, _, own, _, _ in joining])
+    # the distance transforms of the windows of the mask, background beyond each: on canvases
     windows = [mask[r0:r1, c0:c1] for _, (r0, r1, c0, c1), _, _, _ in joining]
-    edts = ndi.distance_transform_edt(canvas.lay(windows, False))
+    edts = [None] * len(windows)
+    for chunk in _canvas_chunks([m.shape for m in windows]):
+        canvas = _Canvas([windows[k].shape for k in chunk])
+        done = ndi.distance_transform_edt(canvas.lay([windows[k] for k in chunk], False))
+        for j, k in enumerate(chunk):
+            edts[k] = canvas.crop(done, j)
     found = []  # per region that is a gap: what its path search and drawing need
     for k, ((i, (r0, r1, c0, c1), own, lab, joined), m) in enumerate(zip(joining, windows)):
         skel = thin(m)
-        edt = canvas.crop(edts, k)
+        edt = edts[k]
         # a root's end is looked for in the region's window, then (a thick root is followed
         # for 4 x its diameter) in the window widened by 4 x its largest half width
         if not joins_components[i] and not (
@@ -603,24 +607,40 @@ class _Canvas:
         return canvas[r : r + hk, c : c + wk]
 
 
-def _least_costs(costs: list[np.ndarray], starts: list[np.ndarray]):
+CANVAS_MAX_PX = 2**21  # windows laid on one canvas at most (their area): a canvas's least-cost search holds some 40 bytes a pixel
+
+
+def _canvas_chunks(shapes: list[tuple[int, int]], max_px: int = CANVAS_MAX_PX) -> list[list[int]]:
+    """Indices of ``shapes`` in consecutive runs of at most ``max_px`` pixels of windows each
+    (a larger window on its own), for one ``_Canvas`` each: memory stays bounded on any mask."""
+    chunks, area = [[]], 0
+    for k, (hk, wk) in enumerate(shapes):
+        if chunks[-1] and area + (hk + 1) * (wk + 1) > max_px:
+            chunks.append([])
+            area = 0
+        chunks[-1].append(k)
+        area += (hk + 1) * (wk + 1)
+    return chunks if chunks[0] else []
+
+
+def _least_costs(costs: list[np.ndarray], starts: list[np.ndarray], max_px: int = CANVAS_MAX_PX):
     """Least-cost searches on many small windows at once: per window, its cumulative cost
     from its ``starts`` and a function tracing the path back from a pixel ((K, 2) pixels).
 
-    The windows are laid on one ``_Canvas``, impassable between them, and searched by one
-    ``MCP_Geometric``: no path leaves its window, so each window's costs are its own
-    search's, and a search's fixed cost is paid once instead of once per window (on a
-    decoder's windows it cost more than the search).
+    The windows are laid on a ``_Canvas`` (or a few: ``_canvas_chunks``), impassable between
+    them, and searched by one ``MCP_Geometric``: no path leaves its window, so each window's
+    costs are its own search's, and a search's fixed cost is paid once instead of once per
+    window (on a decoder's windows it cost more than the search).
     """
-    canvas = _Canvas([c.shape for c in costs])
-    mcp = _least_cost(canvas.lay(costs, -1.0))
-    cum, _ = mcp.find_costs(np.concatenate([s + np.array(a) for s, a in zip(starts, canvas.at)]))
-
-    def window(k):
-        offset = np.array(canvas.at[k])
-        return canvas.crop(cum, k), lambda goal: np.asarray(mcp.traceback(tuple(goal + offset))) - offset
-
-    return [window(k) for k in range(len(costs))]
+    out = [None] * len(costs)
+    for chunk in _canvas_chunks([c.shape for c in costs], max_px):
+        canvas = _Canvas([costs[k].shape for k in chunk])
+        mcp = _least_cost(canvas.lay([costs[k] for k in chunk], -1.0))
+        cum, _ = mcp.find_costs(np.concatenate([starts[k] + np.array(a) for k, a in zip(chunk, canvas.at)]))
+        for j, k in enumerate(chunk):
+            offset = np.array(canvas.at[j])
+            out[k] = canvas.crop(cum, j), (lambda goal, mcp=mcp, offset=offset: np.asarray(mcp.traceback(tuple(goal + offset))) - offset)
+    return out
 
 
 def _join_fragments(sub, own, m, in_joined, p_win, level):

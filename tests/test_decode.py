@@ -995,3 +995,21 @@ def test_anything_ahead_looks_for_other_components_in_the_ends_cone():
     assert ahead((20, 65)) == [False, False]
     assert ahead(own_ahead=True) == [False, False]
     assert ahead((40, 40)) == [True, False]  # 45 degrees off, on the cone's edge, 28 px away
+
+
+def test_least_costs_split_over_several_canvases_give_the_same_costs():
+    """Windows beyond one canvas's pixel budget go on further canvases, with the same costs."""
+    from rootrepair.decode import _canvas_chunks, _least_costs
+
+    assert _canvas_chunks([(9, 9)] * 5, max_px=250) == [[0, 1], [2, 3], [4]]  # 100 px a window with its gutter
+    assert _canvas_chunks([(30, 30), (2, 2)], max_px=250) == [[0], [1]]  # a larger window goes on its own
+    assert _canvas_chunks([]) == []
+    rng = np.random.default_rng(5)
+    costs = [rng.random((int(rng.integers(3, 30)), int(rng.integers(3, 30)))) + 0.1 for _ in range(8)]
+    starts = [np.array([[0, 0]]) for _ in costs]
+    together = _least_costs(costs, starts)
+    apart = _least_costs(costs, starts, max_px=400)  # a window or two a canvas
+    for (a, back_a), (b, back_b), c in zip(together, apart, costs):
+        np.testing.assert_allclose(a, b)
+        goal = np.array(c.shape) - 1
+        assert back_a(goal)[-1].tolist() == back_b(goal)[-1].tolist() == goal.tolist()
