@@ -449,16 +449,17 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
     pieces it joins within ``reach`` px (the median distance transform on their skeleton),
     widened where the probability exceeds ``high`` to at most their width (area / length).
 
-    What a region would draw depends on its own window only, so every region's paths are
-    found first, in one least-cost search over all their windows (``_least_costs``); the
-    regions then draw in order, most probable first, each unless a more probable one
-    already joined the same pieces right there.
+    What a region would draw depends on its own window only, so the paths of a batch of
+    regions (windows of up to ``CANVAS_MAX_PX`` px in all) are found first, in one
+    least-cost search over all their windows (``_least_costs``); the regions then draw in
+    order, most probable first, each unless a more probable one already joined the same
+    pieces right there.
     """
     out = np.zeros(mask.shape, bool)
     rest = None if rest_above is None else np.zeros(mask.shape, bool)
     h, w = mask.shape
     slices = ndi.find_objects(region)
-    joining = []  # per region that joins two pieces or more near it: its window, itself and the pieces' labels there
+    batch, area = [], 0  # regions that join two pieces or more near them: window, region, the pieces' labels there
     for i in ids:
         sl = slices[i - 1]
         r0, r1 = max(sl[0].start - reach - 2, 0), min(sl[0].stop + reach + 2, h)
@@ -466,22 +467,28 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         own = region[r0:r1, c0:c1] == i
         lab, _ = ndi.label(pieces[r0:r1, c0:c1], structure=EIGHT)
         joined = _labels_beside(own, lab)
-        if len(joined) >= 2:
-            joining.append((i, (r0, r1, c0, c1), own, lab, joined))
-    if not joining:
-        return out, rest
-    # the distance transforms of the windows of the mask, background beyond each: on canvases
-    windows = [mask[r0:r1, c0:c1] for _, (r0, r1, c0, c1), _, _, _ in joining]
-    edts = [None] * len(windows)
-    for chunk in _canvas_chunks([m.shape for m in windows]):
-        canvas = _Canvas([windows[k].shape for k in chunk])
-        done = ndi.distance_transform_edt(canvas.lay([windows[k] for k in chunk], False))
-        for j, k in enumerate(chunk):
-            edts[k] = canvas.crop(done, j)
+        if len(joined) < 2:
+            continue
+        batch.append((i, (r0, r1, c0, c1), own, lab, joined))
+        area += (r1 - r0 + 1) * (c1 - c0 + 1)
+        if area >= CANVAS_MAX_PX:  # memory stays bounded on any mask
+            _draw_bridges(batch, out, rest, mask, pieces, prob, joins_components, reach, high, rest_above, fill_above, fragment_above)
+            batch, area = [], 0
+    if batch:
+        _draw_bridges(batch, out, rest, mask, pieces, prob, joins_components, reach, high, rest_above, fill_above, fragment_above)
+    return out, rest
+
+
+def _draw_bridges(batch, out, rest, mask, pieces, prob, joins_components, reach, high, rest_above, fill_above, fragment_above) -> None:
+    """``_bridge_paths`` for a batch of regions, in order: their paths in one search, then each drawn into ``out`` (and ``rest``)."""
+    # the distance transforms of the windows of the mask, background beyond each: on one canvas
+    windows = [mask[r0:r1, c0:c1] for _, (r0, r1, c0, c1), _, _, _ in batch]
+    canvas = _Canvas([m.shape for m in windows])
+    edts = ndi.distance_transform_edt(canvas.lay(windows, False))
     found = []  # per region that is a gap: what its path search and drawing need
-    for k, ((i, (r0, r1, c0, c1), own, lab, joined), m) in enumerate(zip(joining, windows)):
+    for k, ((i, (r0, r1, c0, c1), own, lab, joined), m) in enumerate(zip(batch, windows)):
         skel = thin(m)
-        edt = edts[k]
+        edt = canvas.crop(edts, k)
         # a root's end is looked for in the region's window, then (a thick root is followed
         # for 4 x its diameter) in the window widened by 4 x its largest half width
         if not joins_components[i] and not (
@@ -505,7 +512,7 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         cost[gap] += -np.log(np.clip(prob[r0:r1, c0:c1][gap], 1e-4, 1.0))
         found.append(((r0, r1, c0, c1), own, lab, joined, m, skel, edt, in_joined, cost, ends))
     if not found:
-        return out, rest
+        return
     windows = _least_costs([f[8] for f in found], [f[9][0] for f in found])
     for ((r0, r1, c0, c1), own, lab, joined, m, skel, edt, in_joined, _, ends), (cum, traceback) in zip(found, windows):
         if out[r0:r1, c0:c1].any():  # already joined right here by a more probable bridge?
@@ -543,7 +550,6 @@ def _bridge_paths(mask, pieces, prob, region, ids, joins_components, reach: int 
         out[r0:r1, c0:c1] |= sub & ~m
         if rest is not None:
             rest[r0:r1, c0:c1] |= own & ~m & ~sub & (p_win > rest_above)
-    return out, rest
 
 
 def _distance_to(path: np.ndarray, shape: tuple[int, int], within: float) -> np.ndarray:

@@ -1013,3 +1013,25 @@ def test_least_costs_split_over_several_canvases_give_the_same_costs():
         np.testing.assert_allclose(a, b)
         goal = np.array(c.shape) - 1
         assert back_a(goal)[-1].tolist() == back_b(goal)[-1].tolist() == goal.tolist()
+
+
+def test_bridges_drawn_batch_by_batch_are_the_same(monkeypatch):
+    """Five cuts in three parallel roots, each bridged where the network fills it: one
+    component per root after the repair (counted by hand), whether the regions' paths are
+    searched all at once or one region per batch."""
+    import rootrepair.decode as decode_module
+
+    m = np.zeros((90, 200), bool)
+    prob = np.full(m.shape, 0.02, np.float32)
+    for row in (20, 45, 70):
+        m[row - 1 : row + 2, 10:190] = True
+        prob[row - 1 : row + 2, 10:190] = 0.95
+    cuts = [(20, 50), (20, 120), (45, 80), (70, 40), (70, 150)]
+    for row, col in cuts:
+        m[row - 1 : row + 2, col : col + 8] = False
+    assert n_components(m) == 3 + len(cuts)
+    together = decode(m, prob)
+    monkeypatch.setattr(decode_module, "CANVAS_MAX_PX", 1)
+    apart = decode(m, prob)
+    assert n_components(together) == 3
+    assert (together == apart).all() and (together >= m).all()
