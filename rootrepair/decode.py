@@ -350,6 +350,28 @@ def _lookup(labels: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return table[labels]
 
 
+def _on_labels(labels: np.ndarray, table: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """``table[labels]`` (bool, ``table[0]`` False) looked up on the pixels of ``where``
+    (``labels > 0`` as a bool array) only: the same array, in a sixth of the time on a sparse mask."""
+    flat = np.flatnonzero(where)
+    out = np.zeros(labels.shape, bool)
+    out.ravel()[flat] = table[labels.ravel()[flat]]
+    return out
+
+
+def _label_boxes(labels: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """(n, 4) int: (first row, last row + 1, first column, last column + 1) of each of the
+    labels 1..n of ``labels`` (as ``ndi.find_objects`` gives them, every label present),
+    from the pixels of ``where`` (``labels > 0``) only, not a scan of the whole array."""
+    rows, cols = nonzero(where)
+    ids = labels[rows, cols]
+    order = np.argsort(ids, kind="stable")
+    first = np.flatnonzero(np.r_[True, ids[order][1:] != ids[order][:-1]])
+    r, c = rows[order], cols[order]
+    return np.stack([np.minimum.reduceat(r, first), np.maximum.reduceat(r, first) + 1,
+                     np.minimum.reduceat(c, first), np.maximum.reduceat(c, first) + 1], axis=1)
+
+
 def _labels_beside(own: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """The non-zero labels on ``own``'s pixels and their 8 neighbours (sorted, unique), i.e.
     ``labels`` under the 8-connected dilation of ``own``, gathered at its pixels only."""
@@ -414,7 +436,7 @@ def _bridges(mask, prob, *, high, low, min_piece_px, fragments, reach: int = BRI
     are joined to it (``_join_fragments``)."""
     mask = np.asarray(mask, bool)
     labels, big = _piece_labels(mask, min_piece_px)
-    pieces = big[labels]
+    pieces = _on_labels(labels, big, mask)
     fresh = (prob > low) & ~mask
     # fragments (input components under min_piece_px) belong to the regions they touch: a
     # fragment left inside a gap would otherwise cut the gap's region in two halves, each
@@ -424,8 +446,10 @@ def _bridges(mask, prob, *, high, low, min_piece_px, fragments, reach: int = BRI
     if not n:
         return np.zeros(mask.shape, bool), None if rest_above is None else np.zeros(mask.shape, bool)
     touched = np.bincount(_neighbour_pairs(region, labels, cand, wanted=big)[:, 0], minlength=n + 1)  # pieces per region
+    rows, cols = nonzero(cand)  # the regions' pixels: a small share of the image
+    at_region, at_prob = region[rows, cols], prob[rows, cols]
     keep = np.zeros(n + 1, bool)
-    keep[np.unique(region[fresh & (prob > high)])] = True  # seeded by the network, never by a fragment
+    keep[np.unique(at_region[~mask[rows, cols] & (at_prob > high)])] = True  # seeded by the network, never by a fragment
     keep &= touched >= 1
     keep[0] = False
     ids = np.flatnonzero(keep)
@@ -433,9 +457,8 @@ def _bridges(mask, prob, *, high, low, min_piece_px, fragments, reach: int = BRI
     # the most probable region first: where a second region joins the same pieces near it,
     # it would close a small loop (a ladder's second rung) and is left out
     if len(ids):
-        at = np.flatnonzero(cand)  # the regions' pixels: a small share of the image (ndi.mean scans all of it)
-        sums = np.bincount(region.ravel()[at], prob.ravel()[at].astype(np.float64), minlength=n + 1)
-        ids = ids[np.argsort(-sums[ids] / np.bincount(region.ravel()[at], minlength=n + 1)[ids], kind="stable")]
+        sums = np.bincount(at_region, at_prob.astype(np.float64), minlength=n + 1)
+        ids = ids[np.argsort(-sums[ids] / np.bincount(at_region, minlength=n + 1)[ids], kind="stable")]
     return _bridge_paths(mask, pieces, prob, region, ids, touched >= 2, reach, high, rest_above, fill_above, fragment_above)
 
 
@@ -1313,17 +1336,17 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
     mask = np.asarray(mask, bool)
     out = np.zeros(mask.shape, bool)
     sure = prob > level if also is None else (prob > level) | also
-    region, n = ndi.label(sure & ~mask, structure=EIGHT)
+    candidates = sure & ~mask
+    region, n = ndi.label(candidates, structure=EIGHT)
     if not n:
         return out
     _at_most(n, "notch candidates", mask.shape)
     labels, big = _piece_labels(mask, min_piece_px)
-    roots = big[labels]  # the closing is of roots: a speck beside a root makes no notch
+    roots = _on_labels(labels, big, mask)  # the closing is of roots: a speck beside a root makes no notch
     was_hole = _holes(mask)
     reach = 2 * radius + 1  # the closing at a pixel depends on the mask within 2 x radius of it
     h, w = mask.shape
-    boxes = np.array([(sl[0].start - reach, sl[0].stop + reach, sl[1].start - reach, sl[1].stop + reach)
-                      for sl in ndi.find_objects(region)])
+    boxes = _label_boxes(region, candidates) + np.array([-reach, reach, -reach, reach])
     for ids in _overlapping_groups(boxes, reach):
         r0, r1 = max(int(boxes[ids, 0].min()), 0), min(int(boxes[ids, 1].max()), h)
         c0, c1 = max(int(boxes[ids, 2].min()), 0), min(int(boxes[ids, 3].max()), w)
@@ -1530,4 +1553,4 @@ def _touching(added: np.ndarray, mask: np.ndarray) -> np.ndarray:
     pairs = _neighbour_pairs(region, mask.view(np.uint8), added)
     keep = np.zeros(n + 1, bool)
     keep[pairs[:, 0]] = True
-    return keep[region]
+    return _on_labels(region, keep, added)

@@ -1035,3 +1035,24 @@ def test_bridges_drawn_batch_by_batch_are_the_same(monkeypatch):
     apart = decode(m, prob)
     assert n_components(together) == 3
     assert (together == apart).all() and (together >= m).all()
+
+
+def test_label_lookups_and_boxes_from_the_labelled_pixels_only():
+    """_on_labels is table[labels]; _label_boxes gives ndi.find_objects' boxes; a hand case."""
+    from rootrepair.decode import _label_boxes, _on_labels
+
+    rng = np.random.default_rng(11)
+    for density in (0.01, 0.1, 0.4):
+        m = rng.random((60, 90)) < density
+        labels, n = ndi.label(m, structure=EIGHT)
+        table = rng.random(n + 1) < 0.5
+        table[0] = False
+        assert (_on_labels(labels, table, m) == table[labels]).all()
+        expected = [[sl[0].start, sl[0].stop, sl[1].start, sl[1].stop] for sl in ndi.find_objects(labels)]
+        assert _label_boxes(labels, m).tolist() == expected
+    m = np.zeros((6, 8), bool)
+    m[1, 2:5] = True  # label 1: rows 1..1, columns 2..4
+    m[3:6, 7] = True  # label 2: rows 3..5, column 7
+    m[4, 0] = True  # label 3
+    labels, _ = ndi.label(m, structure=EIGHT)
+    assert _label_boxes(labels, m).tolist() == [[1, 2, 2, 5], [3, 6, 7, 8], [4, 5, 0, 1]]
