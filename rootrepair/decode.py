@@ -138,7 +138,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from rootrepair.errors import RootRepairError
-from rootrepair.pixels import OFFSETS8, argwhere, enclosed, foreground_box, grown8, neighbour_counts, nonzero, skeleton, thin
+from rootrepair.pixels import OFFSETS8, argwhere, enclosed, foreground_box, grown8, label_sparse, neighbour_counts, nonzero, skeleton, thin
 
 EIGHT = np.ones((3, 3), bool)
 DECODERS = ("topology", "threshold")
@@ -442,7 +442,7 @@ def _bridges(mask, prob, *, high, low, min_piece_px, fragments, reach: int = BRI
     # fragment left inside a gap would otherwise cut the gap's region in two halves, each
     # touching one piece, and neither would be kept
     cand = fresh | (mask & ~pieces) if fragments else fresh
-    region, n = ndi.label(cand, structure=EIGHT)
+    region, n = label_sparse(cand, EIGHT)
     if not n:
         return np.zeros(mask.shape, bool), None if rest_above is None else np.zeros(mask.shape, bool)
     touched = np.bincount(_neighbour_pairs(region, labels, cand, wanted=big)[:, 0], minlength=n + 1)  # pieces per region
@@ -1337,7 +1337,7 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
     out = np.zeros(mask.shape, bool)
     sure = prob > level if also is None else (prob > level) | also
     candidates = sure & ~mask
-    region, n = ndi.label(candidates, structure=EIGHT)
+    region, n = label_sparse(candidates, EIGHT)
     if not n:
         return out
     _at_most(n, "notch candidates", mask.shape)
@@ -1547,7 +1547,7 @@ def _overlapping_groups(boxes: np.ndarray, cell: int) -> list[np.ndarray]:
 
 def _touching(added: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """``added`` less its connected regions that touch no input pixel."""
-    region, n = ndi.label(added, structure=EIGHT)
+    region, n = label_sparse(added, EIGHT)
     if not n:
         return added
     pairs = _neighbour_pairs(region, mask.view(np.uint8), added)

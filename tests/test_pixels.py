@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 from rootrepair import pixels
 from rootrepair.pixels import argwhere, nonzero, thin
@@ -98,3 +99,29 @@ def test_thin_again_leaves_a_cut_line_as_two_lines():
     line[2, 5] = False
     out = pixels.thin_again(line, np.array([2]), np.array([5]))
     assert out[2, 1:5].all() and out[2, 6:11].all() and out.sum() == 9
+
+
+def test_label_sparse_is_ndimage_label():
+    """The same labels and numbering as scipy's label, on random masks of any density, with
+    4- and 8-connectivity; by hand: pixels far apart stay apart, diagonal ones join only
+    under 8-connectivity, and an empty mask has none."""
+    from rootrepair.pixels import label_sparse
+
+    rng = np.random.default_rng(21)
+    for _ in range(300):
+        m = rng.random(tuple(rng.integers(1, 70, 2))) < rng.random() ** 2
+        for structure in (None, np.ones((3, 3), bool)):
+            expected, n = ndi.label(m, structure=structure)
+            got, k = label_sparse(m, structure)
+            assert k == n and (got == expected).all()
+    m = np.zeros((40, 40), bool)
+    m[0, 0] = m[1, 1] = True  # diagonal neighbours
+    m[30, 0] = True  # far below, across empty rows
+    m[0, 30] = True  # far right, across empty columns
+    labels, n = label_sparse(m)
+    assert n == 4 and labels[0, 0] != labels[1, 1]
+    labels, n = label_sparse(m, np.ones((3, 3), bool))
+    assert n == 3 and labels[0, 0] == labels[1, 1] == 1 and labels[0, 30] == 2 and labels[30, 0] == 3
+    assert label_sparse(np.zeros((5, 5), bool))[1] == 0
+    with pytest.raises(ValueError):
+        label_sparse(np.zeros((2, 2, 2), bool))
