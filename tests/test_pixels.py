@@ -101,11 +101,16 @@ def test_thin_again_leaves_a_cut_line_as_two_lines():
     assert out[2, 1:5].all() and out[2, 6:11].all() and out.sum() == 9
 
 
-def test_label_sparse_is_ndimage_label():
+@pytest.mark.parametrize("share", [None, 1.0])
+def test_label_sparse_is_ndimage_label(monkeypatch, share):
     """The same labels and numbering as scipy's label, on random masks of any density, with
-    4- and 8-connectivity; by hand: pixels far apart stay apart, diagonal ones join only
-    under 8-connectivity, and an empty mask has none."""
+    4- and 8-connectivity (also with every mask grouped by its pixels, share 1.0); by hand:
+    pixels far apart stay apart, diagonal ones join only under 8-connectivity, and an empty
+    mask has none."""
     from rootrepair.pixels import label_sparse
+
+    if share is not None:
+        monkeypatch.setattr(pixels, "LABEL_SPARSE_MAX_SHARE", share)
 
     rng = np.random.default_rng(21)
     for _ in range(300):
@@ -125,3 +130,22 @@ def test_label_sparse_is_ndimage_label():
     assert label_sparse(np.zeros((5, 5), bool))[1] == 0
     with pytest.raises(ValueError):
         label_sparse(np.zeros((2, 2, 2), bool))
+    with pytest.raises(ValueError, match="structure"):
+        label_sparse(m, np.ones((5, 5), bool))
+
+
+def test_point_groups_are_the_8_connected_groups_numbered_as_ndimage_labels():
+    """Junction clusters in traits, and label_sparse, take their groups from here."""
+    from rootrepair.pixels import point_groups
+
+    pts = np.array([[0, 0], [0, 5], [1, 1], [3, 3]])  # (0,0)-(1,1) touch diagonally
+    group, n = point_groups(pts)
+    assert n == 3 and group.tolist() == [0, 1, 0, 2]
+    assert point_groups(np.zeros((0, 2), int))[1] == 0
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        m = rng.random(tuple(rng.integers(1, 30, 2))) < rng.uniform(0.02, 0.6)
+        labels, count = ndi.label(m, structure=np.ones((3, 3)))
+        pts = np.argwhere(m)
+        group, n = point_groups(pts)
+        assert n == count and np.array_equal(group, labels[pts[:, 0], pts[:, 1]] - 1)

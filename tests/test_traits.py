@@ -327,21 +327,3 @@ def test_pixel_graph_branches_of_a_y_a_cycle_and_a_segment():
     g = PixelGraph(_skeleton_of([(1, 1), (1, 2), (1, 3), (1, 4), (6, 6)]))
     assert g.n_paths == 1 and _paths(g) == [[0, 1, 2, 3]]
     assert PixelGraph(np.zeros((4, 4), bool)).n_paths == 0
-
-
-def test_junction_clusters_are_the_8_connected_groups_numbered_as_ndimage_labels():
-    from scipy import ndimage as ndi
-
-    from rootrepair.traits.measure import _clusters8
-
-    pts = np.array([[0, 0], [0, 5], [1, 1], [3, 3]])  # (0,0)-(1,1) touch diagonally
-    group, n = _clusters8(pts)
-    assert n == 3 and group.tolist() == [0, 1, 0, 2]
-    assert _clusters8(np.zeros((0, 2), int))[1] == 0
-    rng = np.random.default_rng(0)
-    for _ in range(200):
-        m = rng.random(tuple(rng.integers(1, 30, 2))) < rng.uniform(0.02, 0.6)
-        labels, count = ndi.label(m, structure=np.ones((3, 3)))
-        pts = np.argwhere(m)
-        group, n = _clusters8(pts)
-        assert n == count and np.array_equal(group, labels[pts[:, 0], pts[:, 1]] - 1)

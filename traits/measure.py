@@ -62,7 +62,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from rootrepair.errors import RootRepairError
-from rootrepair.pixels import argwhere, enclosed, foreground_box, grown8, neighbour_counts, nonzero, thin, thin_again
+from rootrepair.pixels import argwhere, enclosed, foreground_box, grown8, neighbour_counts, nonzero, point_groups, thin, thin_again
 
 EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -366,7 +366,7 @@ def analyse_skeleton(mask: np.ndarray, settings: TraitSettings = TraitSettings()
         tips = coords[degrees == 1]
         # one point per junction cluster: the cluster pixel nearest its mean position
         jcoords = coords[degrees >= 3]
-        cluster, nj = _clusters8(jcoords)
+        cluster, nj = point_groups(jcoords)
         counts = np.bincount(cluster, minlength=nj)
         mean_r = np.bincount(cluster, jcoords[:, 0], minlength=nj) / np.maximum(counts, 1)
         mean_c = np.bincount(cluster, jcoords[:, 1], minlength=nj) / np.maximum(counts, 1)
@@ -403,30 +403,6 @@ def analyse_skeleton(mask: np.ndarray, settings: TraitSettings = TraitSettings()
         hull=hull + offset if len(hull) else hull,
         hull_area=hull_area,
     )
-
-
-def _clusters8(points: np.ndarray) -> tuple[np.ndarray, int]:
-    """The 8-connected groups of ``points`` ((K, 2) pixels in row-major order): each point's
-    group, numbered as ``ndi.label`` numbers them (by each group's first pixel in row-major
-    order), and their number; from the points' own neighbour pairs, not a labelling of the
-    whole image (the junction pixels are a few hundred of its millions)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    k = len(points)
-    if not k:
-        return np.zeros(0, np.int64), 0
-    w = int(points[:, 1].max()) + 2  # a column of slack: no step wraps round to the next row
-    flat = points[:, 0].astype(np.int64) * w + points[:, 1]
-    pairs = []
-    for dr, dc in ((0, 1), (1, -1), (1, 0), (1, 1)):
-        target = flat + dr * w + dc
-        at = np.minimum(np.searchsorted(flat, target), k - 1)
-        hit = flat[at] == target
-        pairs.append(np.stack([np.flatnonzero(hit), at[hit]], axis=1))
-    a, b = np.concatenate(pairs).T
-    n, group = connected_components(coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(k, k)), directed=False)
-    return group.astype(np.int64), int(n)
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
