@@ -359,17 +359,17 @@ def _on_labels(labels: np.ndarray, table: np.ndarray, where: np.ndarray) -> np.n
     return out
 
 
-def _label_boxes(labels: np.ndarray, where: np.ndarray) -> np.ndarray:
-    """(n, 4) int: (first row, last row + 1, first column, last column + 1) of each of the
-    labels 1..n of ``labels`` (as ``ndi.find_objects`` gives them, every label present),
-    from the pixels of ``where`` (``labels > 0``) only, not a scan of the whole array."""
-    rows, cols = nonzero(where)
-    ids = labels[rows, cols]
+def _pixel_boxes(ids: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The labels ``ids`` of the pixels at (``rows``, ``cols``), sorted and unique, and (K, 4)
+    int the box of each one's pixels: (first row, last row + 1, first column, last column + 1),
+    as ``ndi.find_objects`` gives them, from those pixels only, not a scan of the whole array."""
+    if not len(ids):
+        return ids[:0], np.zeros((0, 4), np.int64)
     order = np.argsort(ids, kind="stable")
-    first = np.flatnonzero(np.r_[True, ids[order][1:] != ids[order][:-1]])
-    r, c = rows[order], cols[order]
-    return np.stack([np.minimum.reduceat(r, first), np.maximum.reduceat(r, first) + 1,
-                     np.minimum.reduceat(c, first), np.maximum.reduceat(c, first) + 1], axis=1)
+    s, r, c = ids[order], rows[order], cols[order]
+    first = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    return s[first], np.stack([np.minimum.reduceat(r, first), np.maximum.reduceat(r, first) + 1,
+                               np.minimum.reduceat(c, first), np.maximum.reduceat(c, first) + 1], axis=1)
 
 
 def _labels_beside(own: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -639,37 +639,25 @@ class _Canvas:
 CANVAS_MAX_PX = 2**21  # windows laid on one canvas at most (their area): a canvas's least-cost search holds some 40 bytes a pixel
 
 
-def _canvas_chunks(shapes: list[tuple[int, int]], max_px: int = CANVAS_MAX_PX) -> list[list[int]]:
-    """Indices of ``shapes`` in consecutive runs of at most ``max_px`` pixels of windows each
-    (a larger window on its own), for one ``_Canvas`` each: memory stays bounded on any mask."""
-    chunks, area = [[]], 0
-    for k, (hk, wk) in enumerate(shapes):
-        if chunks[-1] and area + (hk + 1) * (wk + 1) > max_px:
-            chunks.append([])
-            area = 0
-        chunks[-1].append(k)
-        area += (hk + 1) * (wk + 1)
-    return chunks if chunks[0] else []
-
-
-def _least_costs(costs: list[np.ndarray], starts: list[np.ndarray], max_px: int = CANVAS_MAX_PX):
+def _least_costs(costs: list[np.ndarray], starts: list[np.ndarray]):
     """Least-cost searches on many small windows at once: per window, its cumulative cost
     from its ``starts`` and a function tracing the path back from a pixel ((K, 2) pixels).
 
-    The windows are laid on a ``_Canvas`` (or a few: ``_canvas_chunks``), impassable between
-    them, and searched by one ``MCP_Geometric``: no path leaves its window, so each window's
-    costs are its own search's, and a search's fixed cost is paid once instead of once per
-    window (on a decoder's windows it cost more than the search).
+    The windows are laid on one ``_Canvas``, impassable between them, and searched by one
+    ``MCP_Geometric``: no path leaves its window, so each window's costs are its own
+    search's, and a search's fixed cost is paid once instead of once per window (on a
+    decoder's windows it cost more than the search). The caller bounds the windows' total
+    area (``_bridge_paths``: ``CANVAS_MAX_PX``).
     """
-    out = [None] * len(costs)
-    for chunk in _canvas_chunks([c.shape for c in costs], max_px):
-        canvas = _Canvas([costs[k].shape for k in chunk])
-        mcp = _least_cost(canvas.lay([costs[k] for k in chunk], -1.0))
-        cum, _ = mcp.find_costs(np.concatenate([starts[k] + np.array(a) for k, a in zip(chunk, canvas.at)]))
-        for j, k in enumerate(chunk):
-            offset = np.array(canvas.at[j])
-            out[k] = canvas.crop(cum, j), (lambda goal, mcp=mcp, offset=offset: np.asarray(mcp.traceback(tuple(goal + offset))) - offset)
-    return out
+    canvas = _Canvas([c.shape for c in costs])
+    mcp = _least_cost(canvas.lay(costs, -1.0))
+    cum, _ = mcp.find_costs(np.concatenate([s + np.array(a) for s, a in zip(starts, canvas.at)]))
+
+    def window(k):
+        offset = np.array(canvas.at[k])
+        return canvas.crop(cum, k), lambda goal: np.asarray(mcp.traceback(tuple(goal + offset))) - offset
+
+    return [window(k) for k in range(len(costs))]
 
 
 def _join_fragments(sub, own, m, in_joined, p_win, level):
@@ -1346,7 +1334,9 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
     was_hole = _holes(mask)
     reach = 2 * radius + 1  # the closing at a pixel depends on the mask within 2 x radius of it
     h, w = mask.shape
-    boxes = _label_boxes(region, candidates) + np.array([-reach, reach, -reach, reach])
+    rows, cols = nonzero(candidates)
+    _, boxes = _pixel_boxes(region[rows, cols], rows, cols)  # labels 1..n, each with pixels
+    boxes += np.array([-reach, reach, -reach, reach])
     for ids in _overlapping_groups(boxes, reach):
         r0, r1 = max(int(boxes[ids, 0].min()), 0), min(int(boxes[ids, 1].max()), h)
         c0, c1 = max(int(boxes[ids, 2].min()), 0), min(int(boxes[ids, 3].max()), w)
@@ -1417,16 +1407,13 @@ def root_holes(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float
     if not len(candidates):
         return out
     _at_most(len(candidates), "holes", mask.shape)
-    # each candidate's box from its own pixels (find_objects would scan the whole box)
-    order = np.argsort(ids, kind="stable")
-    starts = np.searchsorted(ids[order], candidates)
-    stops = np.searchsorted(ids[order], candidates, side="right")
+    holes, boxes = _pixel_boxes(ids, rows, cols)
+    boxes = boxes[np.searchsorted(holes, candidates)]
     reach = 2 * radius + 2  # the closing at a pixel depends on the mask within 2 x radius of it
     sub, sub_out = mask[box], out[box]
     h, w = sub.shape
-    for k, a, b in zip(candidates, starts, stops):
-        rr, cc = rows[order[a:b]], cols[order[a:b]]
-        sl = (slice(int(rr.min()), int(rr.max()) + 1), slice(int(cc.min()), int(cc.max()) + 1))
+    for k, (a0, a1, b0, b1) in zip(candidates, boxes):
+        sl = (slice(int(a0), int(a1)), slice(int(b0), int(b1)))
         r0, r1 = max(sl[0].start - reach, 0), min(sl[0].stop + reach, h)
         c0, c1 = max(sl[1].start - reach, 0), min(sl[1].stop + reach, w)
         m = sub[r0:r1, c0:c1]

@@ -997,18 +997,16 @@ def test_anything_ahead_looks_for_other_components_in_the_ends_cone():
     assert ahead((40, 40)) == [True, False]  # 45 degrees off, on the cone's edge, 28 px away
 
 
-def test_least_costs_split_over_several_canvases_give_the_same_costs():
-    """Windows beyond one canvas's pixel budget go on further canvases, with the same costs."""
-    from rootrepair.decode import _canvas_chunks, _least_costs
+def test_least_costs_on_separate_canvases_give_the_same_costs():
+    """Windows searched in batches (as _bridge_paths bounds them), on canvases of their own,
+    get the same costs as all on one canvas."""
+    from rootrepair.decode import _least_costs
 
-    assert _canvas_chunks([(9, 9)] * 5, max_px=250) == [[0, 1], [2, 3], [4]]  # 100 px a window with its gutter
-    assert _canvas_chunks([(30, 30), (2, 2)], max_px=250) == [[0], [1]]  # a larger window goes on its own
-    assert _canvas_chunks([]) == []
     rng = np.random.default_rng(5)
     costs = [rng.random((int(rng.integers(3, 30)), int(rng.integers(3, 30)))) + 0.1 for _ in range(8)]
     starts = [np.array([[0, 0]]) for _ in costs]
     together = _least_costs(costs, starts)
-    apart = _least_costs(costs, starts, max_px=400)  # a window or two a canvas
+    apart = [w for k in range(0, 8, 3) for w in _least_costs(costs[k : k + 3], starts[k : k + 3])]
     for (a, back_a), (b, back_b), c in zip(together, apart, costs):
         np.testing.assert_allclose(a, b)
         goal = np.array(c.shape) - 1
@@ -1038,8 +1036,15 @@ def test_bridges_drawn_batch_by_batch_are_the_same(monkeypatch):
 
 
 def test_label_lookups_and_boxes_from_the_labelled_pixels_only():
-    """_on_labels is table[labels]; _label_boxes gives ndi.find_objects' boxes; a hand case."""
-    from rootrepair.decode import _label_boxes, _on_labels
+    """_on_labels is table[labels]; _pixel_boxes gives ndi.find_objects' boxes; a hand case."""
+    from rootrepair.decode import _on_labels, _pixel_boxes
+    from rootrepair.pixels import nonzero
+
+    def label_boxes(labels, m):
+        rows, cols = nonzero(m)
+        present, boxes = _pixel_boxes(labels[rows, cols], rows, cols)
+        assert present.tolist() == list(range(1, labels.max() + 1))
+        return boxes
 
     rng = np.random.default_rng(11)
     for density in (0.01, 0.1, 0.4):
@@ -1049,10 +1054,13 @@ def test_label_lookups_and_boxes_from_the_labelled_pixels_only():
         table[0] = False
         assert (_on_labels(labels, table, m) == table[labels]).all()
         expected = [[sl[0].start, sl[0].stop, sl[1].start, sl[1].stop] for sl in ndi.find_objects(labels)]
-        assert _label_boxes(labels, m).tolist() == expected
+        assert label_boxes(labels, m).tolist() == expected
     m = np.zeros((6, 8), bool)
     m[1, 2:5] = True  # label 1: rows 1..1, columns 2..4
     m[3:6, 7] = True  # label 2: rows 3..5, column 7
     m[4, 0] = True  # label 3
     labels, _ = ndi.label(m, structure=EIGHT)
-    assert _label_boxes(labels, m).tolist() == [[1, 2, 2, 5], [3, 6, 7, 8], [4, 5, 0, 1]]
+    assert label_boxes(labels, m).tolist() == [[1, 2, 2, 5], [3, 6, 7, 8], [4, 5, 0, 1]]
+    present, boxes = _pixel_boxes(np.array([7, 3, 7]), np.array([0, 4, 2]), np.array([5, 1, 9]))  # any labels, any order
+    assert present.tolist() == [3, 7] and boxes.tolist() == [[4, 5, 1, 2], [0, 3, 5, 10]]
+    assert _pixel_boxes(np.zeros(0, int), np.zeros(0, int), np.zeros(0, int))[1].shape == (0, 4)
