@@ -1087,31 +1087,43 @@ def _on_root_lines(ends, dirs, on_piece, radius, cos_max):
     return ends[keep], [d for d, k in zip(dirs, keep) if k]
 
 
+AHEAD_MAX_PAIRS = 2**22  # (end, pixel) pairs _anything_ahead holds at once, at most: bounded memory on any mask
+
+
 def _anything_ahead(mask, labels, ends, dirs, cos_max, radius) -> np.ndarray:
     """Per end: whether any pixel of another component than the end's lies within ``radius``
     px of it and ``cos_max`` of its direction (False where it has none). Needed for any goal
     of ``_goals_ahead``, whose cones are this one or narrower; worked out for all ends at
-    once, each against the mask's pixels in the rows within ``radius`` of it."""
-    rows, cols = nonzero(mask)  # row-major: each end's rows are a run, found by bisection
-    their_labels = labels[rows, cols]
+    once, each against the mask's pixels in its square of side 2 ``radius`` + 1 (in batches
+    of at most ``AHEAD_MAX_PAIRS`` end-pixel pairs)."""
+    h, w = mask.shape
+    flat = np.flatnonzero(mask)  # row-major: the pixels of one row of an end's square are a run, found by bisection
     has = np.array([d is not None for d in dirs], bool)
     out = np.zeros(len(ends), bool)
-    if not has.any():
+    if not has.any() or not len(flat):
         return out
+    their_labels = labels.ravel()[flat]
     e = np.asarray(ends)[has]
     d = np.array([d for d in dirs if d is not None])
-    start = np.searchsorted(rows, e[:, 0] - radius, side="left")
-    stop = np.searchsorted(rows, e[:, 0] + radius, side="right")
-    n = stop - start
-    which = np.repeat(np.arange(len(e)), n)  # (end, pixel) pairs, pixel by pixel of each end's run
-    px = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n) + np.repeat(start, n)
-    other = their_labels[px] != labels[e[which, 0], e[which, 1]]
-    which, px = which[other], px[other]
-    vr, vc = (rows[px] - e[which, 0]).astype(float), (cols[px] - e[which, 1]).astype(float)
-    dist = np.hypot(vr, vc)
-    # a hair wider than the cone: rounding (a dot product may be summed otherwise) never drops a goal
-    ok = (dist <= radius + 1e-9) & (vr * d[which, 0] + vc * d[which, 1] >= cos_max * dist - 1e-9)
-    out[np.flatnonzero(has)[np.unique(which[ok])]] = True
+    reach = int(math.floor(radius + 1e-9))  # no pixel farther off in a row or a column is within radius
+    rows = e[:, :1] + np.arange(-reach, reach + 1)  # (E, 2 reach + 1): the rows of each end's square
+    inside = (rows >= 0) & (rows < h)
+    start = np.searchsorted(flat, rows * w + np.maximum(e[:, 1:] - reach, 0), side="left")
+    stop = np.where(inside, np.searchsorted(flat, rows * w + np.minimum(e[:, 1:] + reach, w - 1), side="right"), start)
+    per_end = (stop - start).sum(axis=1)
+    batch_of = np.cumsum(per_end) // AHEAD_MAX_PAIRS
+    for b in np.unique(batch_of):
+        k = np.flatnonzero(batch_of == b)
+        n = (stop[k] - start[k]).ravel()
+        which = np.repeat(np.repeat(k, rows.shape[1]), n)  # (end, pixel) pairs, pixel by pixel of each end's runs
+        px = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n) + np.repeat(start[k].ravel(), n)
+        other = their_labels[px] != labels[e[which, 0], e[which, 1]]
+        which, px = which[other], flat[px[other]]
+        vr, vc = (px // w - e[which, 0]).astype(float), (px % w - e[which, 1]).astype(float)
+        dist = np.hypot(vr, vc)
+        # a hair wider than the cone: rounding (a dot product may be summed otherwise) never drops a goal
+        ok = (dist <= radius + 1e-9) & (vr * d[which, 0] + vc * d[which, 1] >= cos_max * dist - 1e-9)
+        out[np.flatnonzero(has)[np.unique(which[ok])]] = True
     return out
 
 

@@ -997,6 +997,29 @@ def test_anything_ahead_looks_for_other_components_in_the_ends_cone():
     assert ahead((40, 40)) == [True, False]  # 45 degrees off, on the cone's edge, 28 px away
 
 
+def test_anything_ahead_in_small_batches_and_at_the_image_edges(monkeypatch):
+    """Ends near every edge of a wide image, each with a pixel of another root placed by hand
+    ahead of it or not; the answers hold with the (end, pixel) pairs cut into batches of one
+    end (a limit of 1 pair) as with all ends at once. A pixel in the end's rows but 300 px
+    off to the side is not ahead."""
+    import rootrepair.decode as dec
+
+    m = np.zeros((30, 400), bool)
+    m[0, 0:6] = True  # root A along the top edge, ending at (0, 5), pointing +columns
+    m[0, 20] = True  # another root 15 px ahead of A: ahead
+    m[29, 390:400] = True  # root B along the bottom edge, ending at (29, 390), pointing -columns
+    m[29, 380] = True  # 10 px ahead of B: ahead
+    m[15, 200:206] = True  # root C in the middle, ending at (15, 205), pointing +rows: nothing below it
+    m[15, 5] = True  # in C's row, 200 px off to the side: not ahead
+    labels, _ = ndi.label(m, structure=np.ones((3, 3), bool))
+    ends = np.array([[0, 5], [29, 390], [15, 205]])
+    dirs = [np.array([0.0, 1.0]), np.array([0.0, -1.0]), np.array([1.0, 0.0])]
+    cos45 = math.cos(math.radians(45))
+    assert dec._anything_ahead(m, labels, ends, dirs, cos45, 40.0).tolist() == [True, True, False]
+    monkeypatch.setattr(dec, "AHEAD_MAX_PAIRS", 1)
+    assert dec._anything_ahead(m, labels, ends, dirs, cos45, 40.0).tolist() == [True, True, False]
+
+
 def test_least_costs_on_separate_canvases_give_the_same_costs():
     """Windows searched in batches (as _bridge_paths bounds them), on canvases of their own,
     get the same costs as all on one canvas."""
