@@ -49,8 +49,8 @@ def _branch_direction(rng, axis, angle):
     return np.cos(angle) * axis + np.sin(angle) * (np.cos(phi) * u + np.sin(phi) * v)
 
 
-def root_system(seed: int, kind: str = "taproot", shape: tuple[int, int] = (2000, 1000)) -> np.ndarray:
-    """A (rows, cols) bool mask of one projected root system (every root starts on its parent's path)."""
+def _roots(seed: int, kind: str, shape: tuple[int, int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every root of one system: (K, 3) points and (K,) radii each."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     rng = np.random.default_rng(seed)
@@ -76,7 +76,26 @@ def root_system(seed: int, kind: str = "taproot", shape: tuple[int, int] = (2000
                 sub, srad = _walk(rng, lat[q], _branch_direction(rng, lat[q + 1] - lat[q], rng.uniform(0.6, 1.4)),
                                   rng.uniform(10, 60), 0.8, 0.6, 4.0, 0.15, 0.0)
                 roots.append((sub, srad))
+    return roots
+
+
+def _draw(roots, shape: tuple[int, int]) -> np.ndarray:
     out = np.zeros(shape, bool)
     for pts, rad in roots:
         rasterise_segments(out, pts[:-1, 0], pts[:-1, 1], pts[1:, 0], pts[1:, 1], rad[:-1], rad[1:])
     return out
+
+
+def root_system(seed: int, kind: str = "taproot", shape: tuple[int, int] = (2000, 1000)) -> np.ndarray:
+    """A (rows, cols) bool mask of one projected root system (every root starts on its parent's path)."""
+    return _draw(_roots(seed, kind, shape), shape)
+
+
+def root_system_truth(seed: int, kind: str = "taproot", shape: tuple[int, int] = (2000, 1000)) -> tuple[np.ndarray, float, int]:
+    """``root_system``'s mask with its truth: the total length of the roots' projected paths
+    (px) and the ends a skeleton of it would have without overlaps (every root's apex and
+    the one point all axes start from). Roots run on beyond the image's edge only rarely;
+    their length is counted there too."""
+    roots = _roots(seed, kind, shape)
+    length = float(sum(np.hypot(*np.diff(pts[:, :2], axis=0).T).sum() for pts, _ in roots))
+    return _draw(roots, shape), length, len(roots) + 1
