@@ -25,34 +25,25 @@ def main(n: int = 20) -> None:
         "chickpea, full, segmentation noise": get_preset("chickpea", noise=1.0),
         "fibrous, full, segmentation noise": get_preset("fibrous", noise=1.0),
     }
-    lines = ["| roots | n | length error % mean (sd) | length error % range | tips measured / true ends, mean | share with tips exact |", "|---|---|---|---|---|---|"]
-    for label, cfg in cases.items():
-        len_err, tip_ratio, exact = [], [], []
-        for seed in range(n):
-            s = generate_root_system(cfg, 6_000_000 + seed)
-            # default settings, as a user runs it: specks are not filtered by size first
-            t = measure_traits(s.mask, TraitSettings())
-            len_err.append(100 * (t["total_length_px"] - s.total_length) / s.total_length)
-            tip_ratio.append(t["tip_count"] / s.end_count)
-            exact.append(t["tip_count"] == s.end_count)
-        e = np.array(len_err)
-        lines.append(
-            f"| {label} | {n} | {e.mean():+.2f} ({e.std(ddof=1):.2f}) | {e.min():+.2f} .. {e.max():+.2f} | "
-            f"{np.mean(tip_ratio):.3f} | {np.mean(exact):.2f} |"
-        )
     from _other_simulator import root_system_truth
 
-    for kind in ("taproot", "fibrous"):
+    def systems(label):  # (mask, true length, true end count) of n systems
+        if label.startswith("another simulator"):
+            return (root_system_truth(5_000_000 + seed, label.split(", ")[1]) for seed in range(n))
+        return ((s.mask, s.total_length, s.end_count) for s in (generate_root_system(cases[label], 6_000_000 + seed) for seed in range(n)))
+
+    lines = ["| roots | n | length error % mean (sd) | length error % range | tips measured / true ends, mean | share with tips exact |", "|---|---|---|---|---|---|"]
+    for label in [*cases, "another simulator, taproot", "another simulator, fibrous"]:
         len_err, tip_ratio, exact = [], [], []
-        for seed in range(n):
-            mask, length, ends = root_system_truth(5_000_000 + seed, kind)
+        for mask, length, ends in systems(label):
+            # default settings, as a user runs it: specks are not filtered by size first
             t = measure_traits(mask, TraitSettings())
             len_err.append(100 * (t["total_length_px"] - length) / length)
             tip_ratio.append(t["tip_count"] / ends)
             exact.append(t["tip_count"] == ends)
         e = np.array(len_err)
         lines.append(
-            f"| another simulator, {kind} | {n} | {e.mean():+.2f} ({e.std(ddof=1):.2f}) | {e.min():+.2f} .. {e.max():+.2f} | "
+            f"| {label} | {n} | {e.mean():+.2f} ({e.std(ddof=1):.2f}) | {e.min():+.2f} .. {e.max():+.2f} | "
             f"{np.mean(tip_ratio):.3f} | {np.mean(exact):.2f} |"
         )
     body = "\n".join(lines) + (

@@ -948,14 +948,12 @@ def link_ends(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings = Dec
     h, w = mask.shape
     ahead = _anything_ahead(mask, labels, ends, dirs, cos_max, settings.link_radius)
     for k, ((r, c), d) in enumerate(zip(ends, dirs)):
-        if d is None:
-            continue
+        if not ahead[k]:  # (also False for an end without a direction)
+            continue  # most ends are root tips with nothing ahead: no window-wide work for them
         r, c = int(r), int(c)
         own = labels[r, c]
         r0, r1, c0, c1 = max(r - R, 0), min(r + R + 1, h), max(c - R, 0), min(c + R + 1, w)
         lab = labels[r0:r1, c0:c1]
-        if not ahead[k]:
-            continue  # most ends are root tips with nothing ahead: no window-wide work for them
         small = (lab > 0) & ~big[lab] & (lab != own) if settings.link_small_pieces else np.zeros(lab.shape, bool)
         # first a big piece as the goal, passing through fragments left in the gap (they
         # join too); only when none is reachable, a fragment itself. Most ends are root
