@@ -486,6 +486,8 @@ def train_cli(
     lambda_global: float = typer.Option(1.0, "--lambda-global"),
     lr_g: float = typer.Option(2e-4, "--lr-g"),
     lr_d: float = typer.Option(4e-4, "--lr-d"),
+    lr_schedule: str = typer.Option("constant", "--lr-schedule", help="constant, or cosine: the learning rates fall to 0 by --steps or by --max-minutes, whichever comes first."),
+    ema: float = typer.Option(0.0, "--ema", help="Keep a moving average of the generator's weights with this decay (e.g. 0.999; 0 none); it is what the run exports."),
     samples: int = typer.Option(4, "--samples", help="Bernoulli samples per step for REINFORCE (their mean is the baseline)."),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
@@ -519,7 +521,7 @@ def train_cli(
             patches_per_mask=patches_per_mask, workers=workers, refresh_every=refresh_every, max_minutes=max_minutes,
             patch=patch, large=(rows, cols), gaps=gaps, preset=preset, data=str(data) if data else None, noise=noise,
             real=str(real) if real else None, lambda_ce=lambda_ce, lambda_local=lambda_local,
-            lambda_global=lambda_global, lr_g=lr_g, lr_d=lr_d, reinforce_samples=samples, seed=seed,
+            lambda_global=lambda_global, lr_g=lr_g, lr_d=lr_d, lr_schedule=lr_schedule, ema=ema, reinforce_samples=samples, seed=seed,
             device=device, threads=threads, checkpoint_every=checkpoint_every, val_every=val_every,
         )
         with _progress() as bar:

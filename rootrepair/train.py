@@ -54,6 +54,7 @@ TRAIN_SEED_LIMIT = 1_000_000  # training draws root seeds below this; evaluation
 VALIDATION_SEED = 3_000_000
 TOPOLOGY_LOSSES = ("none", "skeleton-recall")
 LOCAL_INPUTS = ("soft", "straight-through")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +74,8 @@ class TrainConfig:
     lambda_global: float = 1.0  # lambda3
     lr_g: float = 2e-4
     lr_d: float = 4e-4
+    lr_schedule: str = "constant"  # constant | cosine: both learning rates fall to 0 by the last step or the stretch's end
+    ema: float = 0.0  # keep an exponential moving average of G's weights with this decay (0: none); it is what gets exported
     betas: tuple[float, float] = (0.5, 0.999)
     reinforce_samples: int = 4  # K Bernoulli samples; their mean reward is the baseline
     gaps: str = "mix"  # a gap kind, or several comma-separated (one drawn per step)
@@ -138,6 +141,10 @@ class TrainConfig:
             raise RootRepairError(f"batch {self.batch} must be a multiple of the patches per mask ({self.per_mask})")
         if self.per_mask < self.batch and self.uses_global:
             raise RootRepairError(f"{self.variant} cuts its whole batch from one large mask (D_G scores it); leave --patches-per-mask at 0")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise RootRepairError(f"unknown lr schedule {self.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
+        if not (0.0 <= self.ema < 1.0):
+            raise RootRepairError(f"ema must be within 0..1 (0: none; e.g. 0.999), got {self.ema}")
         if self.refresh_every < 1 or self.workers < 0 or self.max_minutes < 0:
             raise RootRepairError("refresh every must be >= 1, workers >= 0 and max minutes >= 0")
 
@@ -652,9 +659,18 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
     step, seconds = 0, 0.0
     if cfg.init and not (resume and ckpt.with_suffix(".json").exists()):
         init_generator(G, cfg)
+    ema = None
+    if cfg.ema:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        # weights and batch-norm statistics alike; its first update copies G
+        ema = AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
     if resume and ckpt.with_suffix(".json").exists():
         meta = load_training_state(ckpt, modules, optimisers)
         step, seconds = int(meta["step"]), float(meta.get("seconds", 0.0))
+        if ema is not None and meta.get("ema"):
+            load_training_state(ckpt, {"G_ema": ema.module}, {})
+            ema.n_averaged.fill_(1)  # go on averaging rather than copy G at the next update
         rng = np.random.default_rng([cfg.seed, step])
         torch.manual_seed(cfg.seed + step)
     rio.atomic_write(out / "config.json", lambda tmp: tmp.write_text(json.dumps(_config_dict(cfg), indent=2)))
@@ -682,6 +698,10 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
         while step < cfg.steps:
             step += 1
             t_step = time.perf_counter()
+            rate = lr_factor(cfg, step, t_step - t0)
+            for opt, lr in ((opt_g, cfg.lr_g), (opt_d, cfg.lr_d)):
+                for group in opt.param_groups if opt is not None else ():
+                    group["lr"] = lr * rate
             real_batch = real is not None and step % 2 == 0
             noise = cfg.instance_noise * max(0.0, 1.0 - step / cfg.steps)
             if real_batch:
@@ -693,6 +713,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
                 opt_g.zero_grad(set_to_none=True)
                 loss_g.backward()
                 opt_g.step()
+                if ema is not None:
+                    ema.update_parameters(G)
                 logs = {"loss_g": float(loss_g.detach()), **{k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in terms.items()}, "batch": "real"}
             else:
                 batch = next(batches)
@@ -732,12 +754,18 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
                 opt_g.zero_grad(set_to_none=True)
                 loss_g.float().backward()
                 opt_g.step()
+                if ema is not None:
+                    ema.update_parameters(G)
                 logs.update({"loss_g": float(loss_g.detach()), **{k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in terms.items()}})
             seconds += time.perf_counter() - t_step
             logs["step"] = step
             logs["s_per_step"] = time.perf_counter() - t_step
+            if cfg.lr_schedule != "constant":
+                logs["lr_g"] = cfg.lr_g * rate
             if step % cfg.val_every == 0 or step == cfg.steps:
                 logs.update(validate(G, val, device))
+                if ema is not None:
+                    logs.update({f"ema_{k}": v for k, v in validate(ema.module, val, device).items()})
                 rio.write_image(out / "previews" / f"step_{step:06d}.png", preview(G, val, device))
             if step % cfg.log_every == 0 or "val_ce" in logs:
                 log.write(json.dumps(logs) + "\n")
@@ -745,7 +773,8 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
             # a stretch that is over checkpoints here, so that --resume continues from this step
             stretch_over = bool(cfg.max_minutes) and time.perf_counter() - t0 > 60 * cfg.max_minutes
             if step % cfg.checkpoint_every == 0 or step == cfg.steps or stretch_over:
-                save_training_state(ckpt, modules, optimisers, {"step": step, "seconds": seconds, "config": _config_dict(cfg)})
+                kept = dict(modules, **({"G_ema": ema.module} if ema is not None else {}))
+                save_training_state(ckpt, kept, optimisers, {"step": step, "seconds": seconds, "ema": ema is not None, "config": _config_dict(cfg)})
             if on_step:
                 on_step(step, logs)
             if stretch_over:
@@ -761,8 +790,25 @@ def train(cfg: TrainConfig, *, resume: bool = False, on_step: Callable[[int, dic
         torch=torch.__version__,
         software=f"rootrepair {__version__}",
         wall_seconds_this_session=round(time.perf_counter() - t0, 1),
+        exported_weights="ema" if ema is not None else "last",
     )
-    return save_generator(out / "generator", G, card)
+    return save_generator(out / "generator", ema.module if ema is not None else G, card)
+
+
+def lr_factor(cfg: TrainConfig, step: int, elapsed_s: float) -> float:
+    """The share of ``--lr-g`` and ``--lr-d`` at ``step`` (counted from 1), ``elapsed_s`` into this stretch.
+
+    constant: 1. cosine: ``(1 + cos(pi f)) / 2``, where ``f`` is the share of the run done:
+    of its steps, or of the stretch's ``max_minutes`` when that is further on (a stretch
+    stopped by the clock still ends near 0; a resumed stretch starts again from 1, a warm
+    restart, as in SGDR).
+    """
+    if cfg.lr_schedule == "constant":
+        return 1.0
+    f = (step - 1) / max(cfg.steps, 1)
+    if cfg.max_minutes:
+        f = max(f, elapsed_s / (60.0 * cfg.max_minutes))
+    return 0.5 * (1.0 + math.cos(math.pi * min(f, 1.0)))
 
 
 def init_generator(G: torch.nn.Module, cfg: TrainConfig) -> None:
@@ -813,16 +859,22 @@ def seconds_per_step(cfg: TrainConfig, steps: int = 3) -> float:
     return float(np.mean(times)) if times else math.nan
 
 
-def export_generator(run_dir: str | Path, dest: str | Path, *, dtype: str = "float16", **card_extra) -> Path:
+def export_generator(run_dir: str | Path, dest: str | Path, *, dtype: str = "float16", weights: str = "ema", **card_extra) -> Path:
     """Write the generator of a run's latest checkpoint as ``dest.(safetensors|json)``.
 
-    Lets a model be shipped from a run that is still going (or was stopped).
+    Lets a model be shipped from a run that is still going (or was stopped). ``weights``:
+    ``ema``, the moving average where the run keeps one (``--ema``), else the last weights;
+    ``last``, the last weights always.
     """
+    if weights not in ("ema", "last"):
+        raise RootRepairError(f"weights must be ema or last, got {weights!r}")
     run_dir = Path(run_dir)
     meta = json.loads((run_dir / "checkpoint.json").read_text())
     cfg = config_from_dict(meta["config"])
     G = build_model(VARIANT_ARCH[cfg.variant], base=cfg.base)
-    load_training_state(run_dir / "checkpoint", {"G": G}, {})
+    which = "G_ema" if weights == "ema" and meta.get("ema") else "G"
+    load_training_state(run_dir / "checkpoint", {which: G}, {})
+    card_extra.setdefault("exported_weights", "ema" if which == "G_ema" else "last")
     card = _config_dict(cfg)
     card.update(
         arch=VARIANT_ARCH[cfg.variant],

@@ -382,3 +382,52 @@ def test_workers_make_the_data_and_a_stretch_stops_at_its_time(tmp_path):
     assert json.loads((tmp_path / "run" / "checkpoint.json").read_text())["step"] == 1
     path = train(dataclasses.replace(cfg, max_minutes=0.0, steps=2), resume=True)
     assert json.loads(path.read_text())["steps_done"] == 2
+
+
+def test_cosine_schedule_falls_by_steps_or_by_the_stretchs_minutes(tmp_path):
+    from rootrepair.train import lr_factor
+
+    cfg = TrainConfig(variant="unet", steps=5, lr_schedule="cosine", **TINY)
+    assert lr_factor(dataclasses.replace(cfg, lr_schedule="constant"), 4, 99.0) == 1.0
+    assert lr_factor(cfg, 1, 0.0) == pytest.approx(1.0)
+    assert lr_factor(cfg, 3, 0.0) == pytest.approx(0.5 * (1 + math.cos(0.4 * math.pi)))  # 0.6545
+    # 45 s into a 1-minute stretch is further on than step 1 of 5: f = 0.75
+    assert lr_factor(dataclasses.replace(cfg, max_minutes=1.0), 1, 45.0) == pytest.approx((1 - math.sqrt(0.5)) / 2)
+    assert lr_factor(dataclasses.replace(cfg, max_minutes=1.0), 1, 600.0) == pytest.approx(0.0)
+    run = dataclasses.replace(cfg, out=str(tmp_path / "run"), steps=3, lr_g=1e-3, val_every=100, checkpoint_every=100, log_every=1)
+    train(run)
+    logged = [json.loads(line)["lr_g"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert logged == pytest.approx([1e-3, 0.75e-3, 0.25e-3])  # cos(0), cos(pi/3), cos(2 pi/3)
+    with pytest.raises(RootRepairError, match="lr schedule"):
+        TrainConfig(lr_schedule="step")
+    with pytest.raises(RootRepairError, match="ema"):
+        TrainConfig(ema=1.0)
+
+
+def test_ema_averages_the_weights_across_a_resume_and_is_exported(tmp_path):
+    from safetensors.torch import load_file
+
+    from rootrepair.models.checkpoint import load_generator
+    from rootrepair.train import export_generator
+
+    cfg = TrainConfig(variant="unet", out=str(tmp_path / "run"), steps=1, ema=0.25, val_every=1, checkpoint_every=1, **TINY)
+    train(cfg)
+    first = load_file(str(tmp_path / "run" / "checkpoint.safetensors"))
+    names = [k[2:] for k, v in first.items() if k.startswith("G/") and v.is_floating_point()]
+    for k in names:  # the average's first update copies G
+        assert torch.equal(first["G_ema/" + k], first["G/" + k])
+    train(dataclasses.replace(cfg, steps=2), resume=True)
+    second = load_file(str(tmp_path / "run" / "checkpoint.safetensors"))
+    moved = 0
+    for k in names:  # after the resume: 0.25 x the average + 0.75 x the new weights
+        want = 0.25 * first["G_ema/" + k] + 0.75 * second["G/" + k]
+        assert torch.allclose(second["G_ema/" + k], want, atol=1e-6), k
+        moved += not torch.equal(second["G/" + k], first["G/" + k])
+    assert moved > len(names) // 2
+    k = next(n for n in names if n.endswith("weight") and second["G/" + n].dim() == 4)
+    for weights, key in (("ema", "G_ema/"), ("last", "G/")):
+        G, meta = load_generator(str(export_generator(tmp_path / "run", tmp_path / weights, dtype="float32", weights=weights)))
+        assert meta["exported_weights"] == ("ema" if weights == "ema" else "last")
+        assert torch.equal(G.state_dict()[k].float(), second[key + k])
+    metrics = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all("ema_val_gap_recall" in m for m in metrics)

@@ -6,7 +6,7 @@
 # MODELS picks some of the runs (default the first three), W the data workers of each, REFRESH the
 # draws per pooled root system, INIT_<model> the weights to start from (a shipped name or a
 # generator .json in the repository, e.g. under training/ or a carried runs/), SEED a new seed for fresh data,
-# EXTRA more options for every run (e.g. --lr-g 5e-5), EXTRA_<model> more for one run (later
+# EXTRA more options for every run (e.g. --lr-g 5e-5 --lr-schedule cosine --ema 0.999), EXTRA_<model> more for one run (later
 # options win), NO_SPEED=1 skips the speed benchmark.
 #
 # Runs from the repository root without installing it (the GPU machine has torch and the
@@ -24,7 +24,8 @@
 #   gpu-student8   rootrepair-unet-fast (base 8) distilled from it the same way
 # with the default model's recipe (unet, cross-entropy + gap cross-entropy 100 + skeleton
 # recall 50, chickpea and fibrous, mix and occlusion gaps, noise, roots enlarged x1-2, at
-# most 3% of apices in a gap). Each run's generator is exported as float16; all of it is
+# most 3% of apices in a gap). Each run's generator is exported as float16 (with --ema, its
+# moving average, and its last weights as gpu-<model>-last); all of it is
 # packed into OUT/runs.tar.part-* (pieces under 16 MB). Then benchmarks/bench_gpu.py.
 # A later stretch resumes with --init OUT's generator .json (optimisers start afresh).
 set -u
@@ -61,8 +62,11 @@ done
 wait
 cd "$ROOT"; mkdir -p runs/export
 for r in $MODELS; do
-    (cd "$PP" && $PY -c "import sys, torch; from rootrepair.train import export_generator
-export_generator(sys.argv[1], sys.argv[2], device=torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')" \
+    # a run with --ema: its moving average as gpu-<model>, its last weights as gpu-<model>-last
+    (cd "$PP" && $PY -c "import json, sys, torch; from rootrepair.train import export_generator
+dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu'
+export_generator(sys.argv[1], sys.argv[2], device=dev)
+if json.load(open(sys.argv[1] + '/checkpoint.json')).get('ema'): export_generator(sys.argv[1], sys.argv[2] + '-last', device=dev, weights='last')" \
         $ROOT/runs/gpu-$r $ROOT/runs/export/gpu-$r) || echo "export of $r failed"
     cp runs/gpu-$r/metrics.jsonl runs/export/gpu-$r.metrics.jsonl
     tail -c 600 "$OUT/$r.log"
