@@ -274,7 +274,8 @@ def _topology(mask: np.ndarray, prob: np.ndarray, settings: DecodeSettings) -> n
                            fragment_above=settings.bridge_fragment_level)
     added |= link_ends(mask | added, prob, settings)
     if settings.notch_px:
-        added |= notches(mask | added, prob, settings.notch_px, settings.notch_level, settings.min_piece_px, also=rest)
+        added |= notches(mask | added, prob, settings.notch_px, settings.notch_level, settings.min_piece_px, also=rest,
+                         hole_level=settings.low)
     if settings.hole_px:
         added |= root_holes(mask | added, prob, settings.hole_px, settings.threshold)
     return _touching(added, mask)
@@ -561,7 +562,10 @@ def _draw_bridges(batch, out, rest, mask, pieces, prob, joins_components, reach,
         width = (zone & m).sum() / max(near.sum(), 1)  # the joined roots' area per skeleton pixel
         # one distance transform from the path serves drawing it (as draw_path) and its band
         dist = _distance_to(path, own.shape, max(_drawn_radius(radius), width / 2 + WIDEN_PAD_PX))
-        sub = dist < _drawn_radius(radius)
+        # drawn at the joined roots' width, but never where the network calls the pixel
+        # background (outside the region, below ``low``): beside a gap's mouth that would
+        # widen the root that is there
+        sub = (dist < _drawn_radius(radius)) & (own | m)
         p_win = prob[r0:r1, c0:c1]
         if fill_above > 0:
             # the region's confident pixels: the gap's shape as the network sees it
@@ -1310,7 +1314,7 @@ def _centred(end, skel, labels, radius: float) -> np.ndarray:
 
 
 def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 0.8, min_piece_px: int = 10,
-            also: np.ndarray | None = None) -> np.ndarray:
+            also: np.ndarray | None = None, hole_level: float = 0.3) -> np.ndarray:
     """(M, N) bool: the pixels that fill notches in the roots of ``mask`` where the network is confident.
 
     An occluder that bites into a root's side without cutting it leaves a notch: no piece is
@@ -1326,7 +1330,9 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
     there): a 1-px root has no notch, since any bite cuts it, and the closing only rounds
     its bends and junctions, where a fill would thicken it. Where the fill closes a notch's mouth but not
     its bottom, the hole it makes (lying inside the closing) is filled too: it would be a
-    loop in the skeleton; a hole the mask had before gets only its confident pixels, as
+    loop in the skeleton; unless (of ``PUNCTURE_MIN_PX`` or more) its mean probability is
+    ``hole_level`` or less and it is no puncture (``root_holes``): filled, it would widen
+    its root, so it is the space between crossing roots that the fill closed off; a hole the mask had before gets only its confident pixels, as
     any notch. Worked out on windows around groups of candidate pixels, so it costs
     little on a large mask. ``also``: more candidate pixels, whatever their probability
     (the decoder passes the rest of the gaps its bridges joined above ``notch_gap_level``).
@@ -1377,6 +1383,13 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
         made = enclosed(bg, nw)
         made[np.unique(bg[was_hole[r0:r1, c0:c1] & (bg > 0)])] = False
         made[np.unique(bg[(bg > 0) & ~closed])] = False
+        # ... but not one the network calls background that, filled, would be wider than
+        # its root: the space between roots that the fill closed off (a triangle of crossing
+        # roots), not a notch's bottom
+        for k in np.flatnonzero(made):
+            hole = bg == k
+            if hole.sum() >= PUNCTURE_MIN_PX and prob[r0:r1, c0:c1][hole].mean() <= hole_level:
+                made[k] = _a_puncture_here(mask, add, hole, (r0, c0))
         out[r0:r1, c0:c1] |= add | made[bg]
     return out
 
@@ -1469,6 +1482,25 @@ def _a_puncture(mask: np.ndarray, holes: np.ndarray, k: int, sl: tuple[slice, sl
         return False
     filled[1:-1, 1:-1] = root
     return bool(widest <= PUNCTURE_WIDTH_RATIO * _median(ndi.distance_transform_edt(filled)[1:-1, 1:-1][ring]))
+
+
+def _a_puncture_here(mask: np.ndarray, add: np.ndarray, hole: np.ndarray, origin: tuple[int, int]) -> bool:
+    """``_a_puncture`` for a hole that ``add`` made: both (bool) on a window of ``mask`` at ``origin``.
+    Judged on ``mask`` with ``add`` in a window as wide as ``_a_puncture`` looks, not on the
+    narrower window alone (whose edges would cut the roots and their widths)."""
+    (a0, a1), (b0, b1) = [(int(v.min()) + o, int(v.max()) + o + 1) for v, o in zip(np.nonzero(hole), origin)]
+    h, w = mask.shape
+    pad = PUNCTURE_REACH_PX + 2
+    r0, r1, c0, c1 = max(a0 - pad, 0), min(a1 + pad, h), max(b0 - pad, 0), min(b1 + pad, w)
+    m = mask[r0:r1, c0:c1].copy()
+    holes = np.zeros(m.shape, np.int8)
+    for part, labels, value in ((add, m, True), (hole, holes, 1)):
+        # the window's part that falls inside this one
+        y0, x0 = origin[0] - r0, origin[1] - c0
+        sy, sx = max(-y0, 0), max(-x0, 0)
+        ey, ex = min(part.shape[0], m.shape[0] - y0), min(part.shape[1], m.shape[1] - x0)
+        labels[y0 + sy : y0 + ey, x0 + sx : x0 + ex][part[sy:ey, sx:ex]] = value
+    return _a_puncture(m, holes, 1, (slice(a0 - r0, a1 - r0), slice(b0 - c0, b1 - c0)))
 
 
 def _holes(mask: np.ndarray) -> np.ndarray:

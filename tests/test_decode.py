@@ -435,6 +435,16 @@ def test_a_fragment_on_a_roots_line_links_onward_and_a_speck_beside_it_does_not(
     assert (decode(m, prob, settings) == m).all()
 
 
+def test_a_bridge_is_not_drawn_where_the_network_calls_the_pixels_background():
+    m, top = band_with_gap(width=7)  # rows 17..23, cut at columns 40..51
+    prob = m.astype(np.float32) * 0.95
+    prob[19:22, 40:52] = 0.9  # the network sees a 3-px root across the cut, background beside it
+    added = decode(m, prob, BAND) & ~m
+    assert n_components(m | added) == 1
+    # the 7-px root's width would draw rows 17..23; rows 17, 18, 22 and 23 have probability 0
+    assert added[19:22, 40:52].all() and added.sum() == 3 * 12
+
+
 def test_a_bridge_band_is_never_wider_than_the_roots_it_joins():
     # a 2-px root: every band of whole pixels around a one-pixel path is 1 or 3 px wide;
     # the area cap leaves 2 rows' worth, on the side where the network is surer
@@ -582,6 +592,21 @@ def test_a_hole_left_behind_a_filled_mouth_is_filled_too():
     expected[16:18, 42:45] = True  # the mouth below its top row (the disc's last pixel reaches row 15)
     expected[18:23, 40:47] = True  # the cavity it closed off: a hole inside the closing
     assert (added == expected).all()
+
+
+def test_the_space_between_roots_behind_a_filled_mouth_stays_open():
+    m = np.zeros((40, 100), bool)
+    m[18:23, 5:95] = True  # a 5-px root
+    m[10:12, 40:56] = True  # a 2-px strand above it ...
+    m[10:18, 40:42] = True
+    m[10:18, 54:56] = True  # ... on two legs: a loop around rows 12..17, columns 42..53
+    m[10:12, 46:49] = False  # its top cut by a 3-px gap
+    prob = np.where(m, 1.0, 0.02).astype(np.float32)  # the network: background in the loop ...
+    prob[10:12, 46:49] = 0.95  # ... and root in the cut
+    added = notches(m, prob)
+    assert added[10:12, 46:49].any()  # the cut is filled (where the closing reaches) ...
+    assert not added[12:18, 42:54].any()  # ... but filling the loop would widen the roots 2.5 times
+    assert not (added & ~m)[:, :46].any() and not (added & ~m)[:, 49:].any()
 
 
 def test_a_mask_far_out_in_a_large_image_is_repaired_as_in_a_small_one():
