@@ -23,7 +23,7 @@ from rootrepair.io import atomic_write, sha256_file
 from rootrepair.models.networks import build_model
 
 SHIPPED_DIR = Path(__file__).parent / "shipped"
-DEFAULT_MODEL = "rootrepair-unet-base32"
+DEFAULT_MODEL = "rootrepair-unet-base32-v2"
 
 
 SCALE_SUFFIX = ".int8_scale"  # the per-channel scales of an int8 tensor, stored beside it

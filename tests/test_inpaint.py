@@ -516,10 +516,10 @@ def test_a_mask_of_noise_is_written_unchanged_with_the_reason_and_the_batch_goes
 
 
 @pytest.mark.parametrize("device, precision, model, seconds, tip", [
-    ("cpu", "fp32", "rootrepair-unet-base32", 10.0, True),
-    ("cpu", "fp32", "rootrepair-unet-base32", 2.0, False),  # fast enough: no tip
-    ("cpu", "bf16", "rootrepair-unet-base32", 10.0, False),  # bf16 already
-    ("cuda:0", "fp32", "rootrepair-unet-base32", 10.0, False),
+    ("cpu", "fp32", "rootrepair-unet-base32-v2", 10.0, True),
+    ("cpu", "fp32", "rootrepair-unet-base32-v2", 2.0, False),  # fast enough: no tip
+    ("cpu", "bf16", "rootrepair-unet-base32-v2", 10.0, False),  # bf16 already
+    ("cuda:0", "fp32", "rootrepair-unet-base32-v2", 10.0, False),
     ("cpu", "fp32", "rootrepair-unet-gpu-compact", 10.0, False),  # already the smaller model
 ])
 def test_a_slow_default_run_on_a_cpu_names_the_faster_model(tmp_path, monkeypatch, device, precision, model, seconds, tip):
@@ -530,7 +530,7 @@ def test_a_slow_default_run_on_a_cpu_names_the_faster_model(tmp_path, monkeypatc
     from rootrepair import cli
     from rootrepair.models.checkpoint import DEFAULT_MODEL, shipped_models
 
-    assert DEFAULT_MODEL == "rootrepair-unet-base32"
+    assert DEFAULT_MODEL == "rootrepair-unet-base32-v2"
     assert cli.FAST_CPU_MODEL in {m["id"] for m in shipped_models()}
     buf = io.StringIO()
     monkeypatch.setattr(cli, "console", Console(file=buf, width=300))
