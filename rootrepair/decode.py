@@ -1332,8 +1332,8 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
     its bottom, the hole it makes (lying inside the closing) is filled too: it would be a
     loop in the skeleton; unless (of ``PUNCTURE_MIN_PX`` or more) its mean probability is
     ``hole_level`` or less and it is no puncture (``root_holes``): filled, it would widen
-    its root, so it is the space between crossing roots that the fill closed off; a hole the mask had before gets only its confident pixels, as
-    any notch. Worked out on windows around groups of candidate pixels, so it costs
+    its root, so it is the space between crossing roots that the fill closed off. A hole
+    the mask had before gets only its confident pixels, as any notch. Worked out on windows around groups of candidate pixels, so it costs
     little on a large mask. ``also``: more candidate pixels, whatever their probability
     (the decoder passes the rest of the gaps its bridges joined above ``notch_gap_level``).
     """

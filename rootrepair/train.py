@@ -800,8 +800,8 @@ def lr_factor(cfg: TrainConfig, step: int, elapsed_s: float) -> float:
 
     constant: 1. cosine: ``(1 + cos(pi f)) / 2``, where ``f`` is the share of the run done:
     of its steps, or of the stretch's ``max_minutes`` when that is further on (a stretch
-    stopped by the clock still ends near 0; a resumed stretch starts again from 1, a warm
-    restart, as in SGDR).
+    stopped by the clock still ends near 0; a resumed stretch counts its minutes from 0
+    again, so it restarts near 1 unless its steps are further on: a warm restart, as in SGDR).
     """
     if cfg.lr_schedule == "constant":
         return 1.0
