@@ -1333,8 +1333,8 @@ def notches(mask: np.ndarray, prob: np.ndarray, radius: int = 5, level: float = 
     loop in the skeleton; unless (of ``PUNCTURE_MIN_PX`` or more) its mean probability is
     ``hole_level`` or less and it is no puncture (``root_holes``): filled, it would widen
     its root, so it is the space between crossing roots that the fill closed off. A hole
-    the mask had before gets only its confident pixels, as any notch. Worked out on windows around groups of candidate pixels, so it costs
-    little on a large mask. ``also``: more candidate pixels, whatever their probability
+    the mask had before gets only its confident pixels, as any notch. Worked out on windows
+    around groups of candidate pixels, so it costs little on a large mask. ``also``: more candidate pixels, whatever their probability
     (the decoder passes the rest of the gaps its bridges joined above ``notch_gap_level``).
     """
     mask = np.asarray(mask, bool)
@@ -1486,21 +1486,21 @@ def _a_puncture(mask: np.ndarray, holes: np.ndarray, k: int, sl: tuple[slice, sl
 
 def _a_puncture_here(mask: np.ndarray, add: np.ndarray, hole: np.ndarray, origin: tuple[int, int]) -> bool:
     """``_a_puncture`` for a hole that ``add`` made: both (bool) on a window of ``mask`` at ``origin``.
-    Judged on ``mask`` with ``add`` in a window as wide as ``_a_puncture`` looks, not on the
-    narrower window alone (whose edges would cut the roots and their widths)."""
-    (a0, a1), (b0, b1) = [(int(v.min()) + o, int(v.max()) + o + 1) for v, o in zip(np.nonzero(hole), origin)]
-    h, w = mask.shape
+    Judged on ``mask`` with ``add``, in the window widened to as far around the hole as
+    ``_a_puncture`` looks (the window's own edges would cut the roots and their widths)."""
+    r0, c0 = origin
+    rows, cols = np.nonzero(hole)
+    a0, a1, b0, b1 = r0 + int(rows.min()), r0 + int(rows.max()) + 1, c0 + int(cols.min()), c0 + int(cols.max()) + 1
     pad = PUNCTURE_REACH_PX + 2
-    r0, r1, c0, c1 = max(a0 - pad, 0), min(a1 + pad, h), max(b0 - pad, 0), min(b1 + pad, w)
-    m = mask[r0:r1, c0:c1].copy()
+    h, w = mask.shape
+    R0, R1 = max(min(a0 - pad, r0), 0), min(max(a1 + pad, r0 + add.shape[0]), h)
+    C0, C1 = max(min(b0 - pad, c0), 0), min(max(b1 + pad, c0 + add.shape[1]), w)
+    m = mask[R0:R1, C0:C1].copy()
+    window = (slice(r0 - R0, r0 - R0 + add.shape[0]), slice(c0 - C0, c0 - C0 + add.shape[1]))
+    m[window] |= add
     holes = np.zeros(m.shape, np.int8)
-    for part, labels, value in ((add, m, True), (hole, holes, 1)):
-        # the window's part that falls inside this one
-        y0, x0 = origin[0] - r0, origin[1] - c0
-        sy, sx = max(-y0, 0), max(-x0, 0)
-        ey, ex = min(part.shape[0], m.shape[0] - y0), min(part.shape[1], m.shape[1] - x0)
-        labels[y0 + sy : y0 + ey, x0 + sx : x0 + ex][part[sy:ey, sx:ex]] = value
-    return _a_puncture(m, holes, 1, (slice(a0 - r0, a1 - r0), slice(b0 - c0, b1 - c0)))
+    holes[window][hole] = 1
+    return _a_puncture(m, holes, 1, (slice(a0 - R0, a1 - R0), slice(b0 - C0, b1 - C0)))
 
 
 def _holes(mask: np.ndarray) -> np.ndarray:
